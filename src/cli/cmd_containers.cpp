@@ -1,0 +1,5 @@
+// STUB: replaced by the module owner.
+#include "cli/context.h"
+namespace mydock::cli {
+void registerContainers(CLI::App&, Context&) {}
+}  // namespace mydock::cli
