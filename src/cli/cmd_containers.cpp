@@ -1,5 +1,193 @@
-// STUB: replaced by the module owner.
+// mydock ps [-a] [-q] [--no-trunc] and mydock rm [-f] C...: the container records that `run`
+// keeps (issue 3's minimal record-keeping; issue 5 adds the rest of the container verbs).
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
 #include "cli/context.h"
+#include "cli/image_format.h"
+#include "cli/inspect_hooks.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "image/image_store.h"
+#include "runtime/container_store.h"
+
 namespace mydock::cli {
-void registerContainers(CLI::App&, Context&) {}
+
+namespace {
+
+std::size_t runeCount(const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+// docker's stringutils.Ellipsis: at most `max` runes, the last one "…" when cut.
+std::string ellipsis(const std::string& s, std::size_t max) {
+    if (runeCount(s) <= max) return s;
+    std::string out;
+    std::size_t runes = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if ((c & 0xC0) != 0x80 && runes++ == max - 1) break;
+        out += s[i];
+    }
+    return out + "\u2026";
+}
+
+// Go's strconv.Quote for the printable text docker shows.
+std::string goQuote(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+        else if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else if (c < 0x20 || c == 0x7f) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\x%02x", c);
+            out += b;
+        } else out += static_cast<char>(c);
+    }
+    return out + "\"";
+}
+
+// Go's tabwriter as docker's CLI sets it up (minwidth 10, padding 3), counting runes.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> width;
+    for (const auto& r : rows)
+        for (std::size_t i = 0; i + 1 < r.size(); ++i) {
+            if (width.size() <= i) width.resize(i + 1, 0);
+            width[i] = std::max(width[i], runeCount(r[i]));
+        }
+    std::string out;
+    for (const auto& r : rows) {
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            out += r[i];
+            if (i + 1 < r.size()) out.append(std::max<std::size_t>(width[i] + 3, 10) - runeCount(r[i]), ' ');
+        }
+        out += '\n';
+    }
+    return out;
+}
+
+std::int64_t ago(const std::string& rfc3339) {
+    std::int64_t t = parseRfc3339(rfc3339);
+    return t ? static_cast<std::int64_t>(::time(nullptr)) - t : 0;
+}
+
+std::string status(const runtime::ContainerRecord& r) {
+    if (r.state == "running") return "Up " + humanDuration(ago(r.startedAt));
+    if (r.state == "exited") {
+        const std::string& when = r.finishedAt.empty() ? r.created : r.finishedAt;
+        return "Exited (" + std::to_string(r.exitCode) + ") " + humanDuration(ago(when)) + " ago";
+    }
+    return "Created";
+}
+
+// docker's list: the path, then the args, those with a space in single quotes.
+std::string commandLine(const runtime::ContainerRecord& r) {
+    std::string s;
+    for (std::size_t i = 0; i < r.command.size(); ++i) {
+        const std::string& a = r.command[i];
+        if (i) s += ' ';
+        s += (i && a.find(' ') != std::string::npos) ? "'" + a + "'" : a;
+    }
+    return s;
+}
+
+struct PsFlags {
+    bool all = false, quiet = false, noTrunc = false;
+};
+
+void ps(Context& ctx, const PsFlags& f) {
+    runtime::ContainerStore store(ctx.root);
+    std::vector<std::vector<std::string>> rows;
+    if (!f.quiet) rows.push_back({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
+    std::string out;
+    for (const auto& r : store.list()) {
+        if (!f.all && r.state != "running") continue;
+        std::string id = f.noTrunc ? r.id : r.id.substr(0, 12);
+        if (f.quiet) {
+            out += id + "\n";
+            continue;
+        }
+        std::string cmd = commandLine(r);
+        rows.push_back({id, r.image, goQuote(f.noTrunc ? cmd : ellipsis(cmd, 20)),
+                        humanDuration(ago(r.created)) + " ago", status(r), "", r.name});
+    }
+    if (!f.quiet) out = table(rows);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+struct RmFlags {
+    bool force = false, volumes = false;
+    std::vector<std::string> names;
+};
+
+void rmOne(Context& ctx, runtime::ContainerStore& store, const std::string& ref, bool force) {
+    auto rec = store.find(ref);
+    if (!rec) throw Error("No such container: " + ref, 1);
+    if (store.isRunning(*rec)) {
+        if (!force)
+            throw Error("cannot remove container \"/" + rec->name +
+                            "\": container is running: stop the container before removing or force remove",
+                        1);
+        // The container's first process dies, its namespace with it, and the mydock that
+        // runs it records the exit and lets go of running.lock.
+        if (rec->pid > 0) ::kill(rec->pid, SIGKILL);
+        std::string lock = fs::join(store.containerDir(rec->id), "running.lock");
+        for (int i = 0; i < 100 && !FileLock::tryLock(lock, FileLock::Mode::Exclusive); ++i) ::usleep(100 * 1000);
+    }
+    store.remove(rec->id);
+    image::ImageStore(ctx.root).dropHold(rec->id);
+}
+
+void rm(Context& ctx, const RmFlags& f) {
+    runtime::ContainerStore store(ctx.root);
+    for (const auto& n : f.names) {
+        try {
+            rmOne(ctx, store, n, f.force);
+            std::printf("%s\n", n.c_str());
+        } catch (const Error& e) {
+            // docker goes on with the other names and fails at the end.
+            std::fflush(stdout);
+            std::fprintf(stderr, "Error response from daemon: %s\n", e.what());
+            ctx.exitCode = 1;
+        }
+    }
+}
+
+}  // namespace
+
+void registerContainers(CLI::App& app, Context& ctx) {
+    auto pf = std::make_shared<PsFlags>();
+    CLI::App* psCmd = app.add_subcommand("ps", "List containers");
+    psCmd->add_flag("-a,--all", pf->all, "Show all containers (default shows just running)");
+    psCmd->add_flag("-q,--quiet", pf->quiet, "Only display container IDs");
+    psCmd->add_flag("--no-trunc", pf->noTrunc, "Don't truncate output");
+    psCmd->callback([pf, &ctx] { ps(ctx, *pf); });
+
+    auto rf = std::make_shared<RmFlags>();
+    CLI::App* rmCmd = app.add_subcommand("rm", "Remove one or more containers");
+    rmCmd->add_flag("-f,--force", rf->force, "Force the removal of a running container (uses SIGKILL)");
+    rmCmd->add_flag("-v,--volumes", rf->volumes, "Remove anonymous volumes associated with the container");
+    rmCmd->add_option("CONTAINER", rf->names, "Containers to remove")->required();
+    rmCmd->callback([rf, &ctx] { rm(ctx, *rf); });
+
+    // `mydock inspect C` (containers are asked before images, as docker does).
+    addInspectHook("container", [&ctx](const std::string& name) -> nlohmann::ordered_json {
+        runtime::ContainerStore store(ctx.root);
+        auto rec = store.find(name);
+        if (!rec) return nullptr;
+        nlohmann::json j = runtime::recordToJson(*rec);
+        j["Name"] = "/" + rec->name;
+        return nlohmann::ordered_json::parse(j.dump());
+    });
+}
+
 }  // namespace mydock::cli

@@ -1,5 +1,263 @@
-// STUB: replaced by the module owner.
+// mydock run [OPTIONS] IMAGE [COMMAND [ARG...]]: image lookup (pulling when missing), the
+// image config merged with the flags into a ContainerSpec, the container record, the run.
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+
 #include "cli/context.h"
+#include "cli/pull_output.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "image/image_store.h"
+#include "registry/reference.h"
+#include "runtime/container.h"
+#include "runtime/container_store.h"
+#include "runtime/exe_guard.h"
+#include "runtime/process_config.h"
+#include "runtime/run_flags.h"
+#include "runtime/security.h"
+#include "runtime/spec.h"
+
 namespace mydock::cli {
-void registerRun(CLI::App&, Context&) {}
+
+namespace {
+
+struct RunFlags {
+    bool rm = false, detach = false, interactive = false, tty = false, readOnly = false;
+    bool privileged = false, init = false, quiet = false;
+    std::string name, workdir, user, entrypoint, hostname, network = "bridge", memory, cpus, platform;
+    std::string pull = "missing";
+    long long pidsLimit = 0;
+    std::vector<std::string> env, envFiles, volumes, tmpfs, publish, capAdd, capDrop, securityOpts;
+    std::string image;
+};
+
+std::string familiarName(const std::string& ref) {
+    try {
+        return registry::Reference::parse(ref).familiar();
+    } catch (...) {
+        return ref;
+    }
+}
+
+std::string initBinary() {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return {};
+    std::string path = fs::join(fs::dirname(std::string(buf, static_cast<std::size_t>(n))), "mydock-init");
+    return fs::exists(path) ? path : std::string();
+}
+
+// docker's default when neither -i nor -t: a terminal user typing `run img sh` gets a shell
+// (cli.md): stdin and stdout are terminals and we are in the foreground.
+bool interactiveTerminal() {
+    return ::isatty(0) && ::isatty(1) && ::tcgetpgrp(0) == ::getpgrp();
+}
+
+image::Image findOrPull(Context& ctx, image::ImageStore& store, const RunFlags& f) {
+    if (f.pull == "always") return pullWithOutput(ctx, f.image, f.platform, f.quiet);
+    if (auto img = store.find(f.image)) return *img;
+    if (f.pull == "never") throw Error("No such image: " + familiarName(f.image));
+    std::fprintf(stderr, "Unable to find image '%s' locally\n", familiarName(f.image).c_str());
+    std::fflush(stderr);
+    return pullWithOutput(ctx, f.image, f.platform, f.quiet);
+}
+
+void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bool entrypointGiven) {
+    using namespace runtime;
+    if (f.detach) throw Error("run -d is not supported yet");
+    if (!f.publish.empty()) throw Error("run -p is not supported yet (it needs --network bridge)");
+    if (!f.interactive && !f.tty && interactiveTerminal()) f.interactive = f.tty = true;
+
+    ContainerSpec spec;
+    spec.id = newContainerId();
+    spec.network = parseNetworkFlag(f.network);
+    if (spec.network == NetworkMode::Bridge) {
+        log::info("bridge networking is not available yet: the container gets its own network namespace with only lo");
+        spec.network = NetworkMode::None;
+    }
+    for (const auto& v : f.volumes) spec.mounts.push_back(parseVolumeFlag(v));
+    for (const auto& t : f.tmpfs) spec.mounts.push_back(parseTmpfsFlag(t));
+    if (!f.memory.empty()) spec.resources.memoryBytes = parseMemoryLimit(f.memory);
+    if (!f.cpus.empty()) {
+        long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
+        CpuQuota q = cpuQuotaFromNano(parseCpus(f.cpus, static_cast<int>(ncpu)));
+        spec.resources.cpuQuotaUs = q.quotaUs;
+        spec.resources.cpuPeriodUs = q.periodUs;
+    }
+    if (f.pidsLimit > 0) spec.resources.pidsLimit = f.pidsLimit;
+    spec.security.capAdd = f.capAdd;
+    spec.security.capDrop = f.capDrop;
+    spec.security.privileged = f.privileged;
+    for (const auto& o : f.securityOpts) spec.security.addSecurityOpt(o);
+    spec.seccompCacheDir = fs::join(ctx.root, "cache");
+    if (f.init) {
+        spec.init = true;
+        spec.initPath = initBinary();
+        if (spec.initPath.empty()) throw Error("--init: mydock-init was not found next to the mydock binary");
+    }
+    // Host paths of -v that don't exist are created as directories, as docker does.
+    for (const auto& m : spec.mounts)
+        if (m.type == MountSpec::Type::Bind && !fs::exists(m.source)) fs::makeDirs(m.source);
+    std::vector<std::string> userEnvList = userEnv(f.envFiles, f.env);
+
+    image::ImageStore store(ctx.root);
+    ContainerStore containers(ctx.root);
+    image::Image img;
+    {
+        // No rmi/prune may delete the image between finding it and holding it.
+        image::ImageStore::UseGuard guard(store);
+        img = findOrPull(ctx, store, f);
+        store.addHold(spec.id, img.id);
+    }
+    bool holding = true;
+    auto dropHold = [&] {
+        if (!holding) return;
+        holding = false;
+        try {
+            store.dropHold(spec.id);
+        } catch (const std::exception& e) {
+            log::warn(std::string("releasing the image: ") + e.what());
+        }
+    };
+
+    try {
+        const auto& cfg = img.config.config;
+        std::optional<std::string> ep;
+        if (entrypointGiven) ep = f.entrypoint;
+        spec.argv = resolveArgv(cfg.entrypoint, cfg.cmd, ep, userArgs);
+        spec.hostname = f.hostname.empty() ? spec.id.substr(0, 12) : f.hostname;
+        spec.env = buildEnv(cfg.env, userEnvList, spec.hostname, f.tty);
+        spec.cwd = !f.workdir.empty() ? f.workdir : (!cfg.workingDir.empty() ? cfg.workingDir : "/");
+        if (spec.cwd.front() != '/') throw Error("the working directory '" + spec.cwd + "' is invalid, it needs to be an absolute path");
+        spec.user.unresolved = !f.user.empty() ? f.user : cfg.user;
+        for (const auto& l : img.layers) spec.lowerDirs.push_back(l.dir);
+        spec.readonlyRootfs = f.readOnly;
+        spec.terminal = f.tty;
+        spec.stdinOpen = f.interactive;
+        spec.containerDir = containers.containerDir(spec.id);
+    } catch (...) {
+        dropHold();
+        throw;
+    }
+
+    ContainerRecord rec;
+    rec.id = spec.id;
+    rec.name = f.name;
+    rec.image = f.image;
+    rec.imageId = img.id.str();
+    rec.command = spec.argv;
+    rec.autoRemove = f.rm;
+    try {
+        rec = containers.create(rec);
+    } catch (...) {
+        dropHold();
+        throw;
+    }
+    auto removeIfAuto = [&] {
+        if (!f.rm) return;
+        try {
+            containers.remove(spec.id);
+        } catch (const std::exception& e) {
+            log::warn(std::string("removing the container: ") + e.what());
+        }
+        dropHold();
+    };
+
+    FileLock running = containers.lockRunning(spec.id);
+    ExitStatus st;
+    try {
+        st = runContainer(spec, [&](pid_t pid) {
+            rec.state = "running";
+            rec.pid = pid;
+            rec.startedAt = nowRfc3339();
+            containers.save(rec);
+        });
+    } catch (const Error& e) {
+        // docker keeps a container that failed to start as "Created", with the error.
+        rec.state = "created";
+        rec.pid = 0;
+        rec.exitCode = e.exitCode();
+        rec.error = e.what();
+        try {
+            containers.save(rec);
+        } catch (...) {
+        }
+        running.unlock();
+        removeIfAuto();
+        throw;
+    } catch (...) {
+        running.unlock();
+        removeIfAuto();
+        throw;
+    }
+    rec.state = "exited";
+    rec.pid = 0;
+    rec.exitCode = st.code;
+    rec.oomKilled = st.oomKilled;
+    rec.finishedAt = nowRfc3339();
+    containers.save(rec);
+    running.unlock();
+    removeIfAuto();
+    if (st.oomKilled)
+        std::fprintf(stderr, "mydock: container %s was OOM killed (memory limit %s reached)\n",
+                     spec.id.substr(0, 12).c_str(), f.memory.c_str());
+    ctx.exitCode = st.code;
+}
+
+}  // namespace
+
+void registerRun(CLI::App& app, Context& ctx) {
+    auto f = std::make_shared<RunFlags>();
+    CLI::App* sub = app.add_subcommand("run", "Create and run a new container from an image");
+    // -h is --hostname, as in docker.
+    sub->set_help_flag("--help", "Print usage");
+    // Everything after IMAGE is the command, options included (`run img sh -c 'x'`).
+    sub->prefix_command();
+    auto multi = [](CLI::Option* o) { o->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); };
+    sub->add_flag("--rm", f->rm, "Automatically remove the container when it exits");
+    sub->add_flag("-d,--detach", f->detach, "Run container in background and print container ID");
+    sub->add_flag("-i,--interactive", f->interactive, "Keep STDIN open even if not attached");
+    sub->add_flag("-t,--tty", f->tty, "Allocate a pseudo-TTY");
+    sub->add_option("--name", f->name, "Assign a name to the container");
+    multi(sub->add_option("-e,--env", f->env, "Set environment variables"));
+    multi(sub->add_option("--env-file", f->envFiles, "Read in a file of environment variables"));
+    sub->add_option("-w,--workdir", f->workdir, "Working directory inside the container");
+    sub->add_option("-u,--user", f->user, "Username or UID (format: <name|uid>[:<group|gid>])");
+    sub->add_option("--entrypoint", f->entrypoint, "Overwrite the default ENTRYPOINT of the image");
+    sub->add_option("-h,--hostname", f->hostname, "Container host name");
+    multi(sub->add_option("-v,--volume", f->volumes, "Bind mount a volume (SRC:DST[:ro])"));
+    multi(sub->add_option("--tmpfs", f->tmpfs, "Mount a tmpfs directory"));
+    sub->add_flag("--read-only", f->readOnly, "Mount the container's root filesystem as read only");
+    sub->add_option("--network,--net", f->network, "Connect a container to a network (none, host, bridge)");
+    multi(sub->add_option("-p,--publish", f->publish, "Publish a container's port(s) to the host"));
+    sub->add_option("-m,--memory", f->memory, "Memory limit");
+    sub->add_option("--cpus", f->cpus, "Number of CPUs");
+    sub->add_option("--pids-limit", f->pidsLimit, "Tune container pids limit (set -1 for unlimited)");
+    multi(sub->add_option("--cap-add", f->capAdd, "Add Linux capabilities"));
+    multi(sub->add_option("--cap-drop", f->capDrop, "Drop Linux capabilities"));
+    sub->add_flag("--privileged", f->privileged, "Give extended privileges to this container");
+    multi(sub->add_option("--security-opt", f->securityOpts, "Security Options"));
+    sub->add_flag("--init", f->init, "Run an init inside the container that forwards signals and reaps processes");
+    sub->add_option("--platform", f->platform, "Set platform if server is multi-platform capable");
+    sub->add_option("--pull", f->pull, "Pull image before running (always, missing, never)")
+        ->check(CLI::IsMember({"always", "missing", "never"}));
+    sub->add_flag("-q,--quiet", f->quiet, "Suppress the pull output");
+    sub->add_option("IMAGE", f->image, "The image to run")->required();
+    sub->callback([f, sub, &ctx] {
+        // CVE-2019-5736: re-exec from a read-only bind of our own binary before anything
+        // else (security engineer's addition; see runtime/exe_guard.h).
+        runtime::protectSelfExe();
+        std::vector<std::string> args = sub->remaining();
+        // CLI11 leaves a literal "--" separator in front of the command; docker drops it.
+        if (!args.empty() && args.front() == "--") args.erase(args.begin());
+        run(ctx, *f, args, sub->count("--entrypoint") > 0);
+    });
+}
+
 }  // namespace mydock::cli

@@ -45,6 +45,8 @@ struct ClientOptions {
     long connectTimeoutSec = 30;
     long lowSpeedTimeSec = 60;                    // abort a transfer stalled this long
     std::string userAgent = "mydock/0.1";
+    // Where docker.io's API lives; only tests and offline set-ups change it.
+    std::string dockerHubUrl = "https://registry-1.docker.io";
 };
 
 struct FetchedManifest {

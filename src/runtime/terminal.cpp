@@ -1,0 +1,59 @@
+#include "runtime/terminal.h"
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace mydock::runtime {
+
+RawTerminal::RawTerminal(int fd) {
+    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) != 0) return;
+    struct termios raw = saved_;
+    // Raw: every key (Ctrl-C, Ctrl-Z, ^D) goes to the container's pty, whose own line
+    // discipline turns it into signals for the container's foreground job.
+    ::cfmakeraw(&raw);
+    if (::tcsetattr(fd, TCSADRAIN, &raw) == 0) fd_ = fd;
+}
+
+void RawTerminal::restore() noexcept {
+    if (fd_ < 0) return;
+    ::tcsetattr(fd_, TCSADRAIN, &saved_);
+    fd_ = -1;
+}
+
+void copyWindowSize(int from, int to) noexcept {
+    struct winsize ws {};
+    if (::ioctl(from, TIOCGWINSZ, &ws) == 0 && (ws.ws_row || ws.ws_col)) ::ioctl(to, TIOCSWINSZ, &ws);
+}
+
+UniqueFd receiveFd(int sock) {
+    char data;
+    struct iovec iov {&data, 1};
+    alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = buf;
+    msg.msg_controllen = sizeof buf;
+    ssize_t n;
+    do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) throwErrno("receive the container's pty");
+    if (n == 0) return UniqueFd();
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            return UniqueFd(fd);
+        }
+    }
+    throw Error("the container sent no pty");
+}
+
+}  // namespace mydock::runtime

@@ -1,0 +1,33 @@
+// The caller's side of `-t`: raw mode on the caller's terminal while the container runs
+// (restored on every exit path), window size, and receiving the pty master from the child.
+#pragma once
+
+#include <termios.h>
+
+#include "common/unique_fd.h"
+
+namespace mydock::runtime {
+
+class RawTerminal {
+public:
+    RawTerminal() = default;
+    // Puts `fd` in raw mode when it is a terminal; otherwise does nothing.
+    explicit RawTerminal(int fd);
+    RawTerminal(const RawTerminal&) = delete;
+    RawTerminal& operator=(const RawTerminal&) = delete;
+    ~RawTerminal() { restore(); }
+    void restore() noexcept;
+
+private:
+    int fd_ = -1;
+    struct termios saved_ {};
+};
+
+// Copies the window size of the terminal `from` (if it is one) to the pty master `to`; the
+// kernel then sends SIGWINCH to the container's foreground process group.
+void copyWindowSize(int from, int to) noexcept;
+
+// Receives one fd sent with SCM_RIGHTS on `sock`; an empty UniqueFd on EOF (the child failed).
+UniqueFd receiveFd(int sock);
+
+}  // namespace mydock::runtime
