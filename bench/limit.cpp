@@ -1,9 +1,10 @@
 // bench/limit.cpp - the machine's limit for a cold pull of the same bytes.
 //
-// For every gzip-compressed layer blob given on the command line, one thread does the work a
-// pull cannot avoid, in a single pass: SHA-256 of the compressed bytes (the blob digest),
-// inflate (stock zlib), SHA-256 of the tar stream (the DiffID), and writing the files with
-// libarchive's disk writer into OUTDIR/<n>/. All layers run at once. The blobs are read from
+// For every gzip-compressed layer blob given on the command line, the work a pull cannot avoid,
+// in a single pass: SHA-256 of the compressed bytes (the blob digest), inflate (stock zlib),
+// SHA-256 of the tar stream (the DiffID) on one thread, and writing the files with libarchive's
+// disk writer into OUTDIR/<n>/ on a second thread fed through a bounded queue. All layers run
+// at once. The blobs are read from
 // the page cache (run.sh reads them once before), so no network and no disk read is counted.
 // With --sync, each layer ends with one syncfs(), as a durable store would.
 //
@@ -18,7 +19,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -39,6 +43,11 @@ std::string hex(const unsigned char* p, unsigned n) {
     return s;
 }
 
+std::string errOf(struct archive* a) {
+    const char* s = archive_error_string(a);
+    return s ? s : "libarchive error";
+}
+
 struct Sha {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     Sha() { EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr); }
@@ -54,60 +63,91 @@ struct Sha {
     }
 };
 
-// One layer: blob file -> sha256 -> inflate -> sha256 -> libarchive reader (callback).
-struct Layer {
-    std::string blob, dest;
-    int fd = -1;
-    z_stream zs{};
-    bool zdone = false;
-    std::vector<unsigned char> in = std::vector<unsigned char>(kChunk);
-    std::vector<unsigned char> out = std::vector<unsigned char>(kChunk);
-    Sha blobSha, diffSha;
-    std::string error, blobDigest, diffId;
-    unsigned long long files = 0, bytes = 0;
-
-    static la_ssize_t readCb(struct archive*, void* self, const void** buf) {
-        return static_cast<Layer*>(self)->next(buf);
+// Decompressed chunks handed from the inflating thread to the unpacking thread. Bounded, so
+// the two run in step on two cores without buffering the whole layer.
+class Pipe {
+public:
+    void push(std::vector<unsigned char> c) {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return q_.size() < 8; });
+        q_.push_back(std::move(c));
+        cv_.notify_all();
+    }
+    // An empty chunk means the end of the stream (or an error on the producer's side).
+    std::vector<unsigned char> pop() {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return !q_.empty(); });
+        auto c = std::move(q_.front());
+        q_.pop_front();
+        cv_.notify_all();
+        return c;
     }
 
-    la_ssize_t next(const void** buf) {
-        while (!zdone) {
-            if (zs.avail_in == 0) {
-                ssize_t n = ::read(fd, in.data(), in.size());
-                if (n < 0) { error = std::string("read: ") + strerror(errno); return -1; }
-                if (n == 0) { error = "truncated gzip stream"; return -1; }
-                blobSha.update(in.data(), size_t(n));
-                zs.next_in = in.data();
-                zs.avail_in = unsigned(n);
-            }
-            zs.next_out = out.data();
-            zs.avail_out = unsigned(out.size());
-            int rc = inflate(&zs, Z_NO_FLUSH);
-            if (rc == Z_STREAM_END) zdone = true;
-            else if (rc != Z_OK && rc != Z_BUF_ERROR) { error = "inflate failed"; return -1; }
-            size_t produced = out.size() - zs.avail_out;
-            if (produced) {
-                diffSha.update(out.data(), produced);
-                bytes += produced;
-                *buf = out.data();
-                return la_ssize_t(produced);
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::vector<unsigned char>> q_;
+};
+
+// One layer: thread 1 reads the blob, hashes it, inflates and hashes the tar stream; thread 2
+// (libarchive, through the read callback) unpacks what thread 1 produced.
+struct Layer {
+    std::string blob, dest;
+    Pipe pipe;
+    std::vector<unsigned char> current;
+    bool eof = false;
+    Sha blobSha, diffSha;
+    std::string error, inflateError, blobDigest, diffId;
+    unsigned long long files = 0, bytes = 0;
+
+    void produce() {
+        int fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) { inflateError = "open " + blob + ": " + strerror(errno); pipe.push({}); return; }
+        z_stream zs{};
+        if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) { inflateError = "inflateInit2"; ::close(fd); pipe.push({}); return; }
+        std::vector<unsigned char> in(kChunk);
+        bool done = false;
+        while (!done) {
+            ssize_t n = ::read(fd, in.data(), in.size());
+            if (n < 0) { inflateError = std::string("read: ") + strerror(errno); break; }
+            if (n == 0) { inflateError = "truncated gzip stream"; break; }
+            blobSha.update(in.data(), size_t(n));
+            zs.next_in = in.data();
+            zs.avail_in = unsigned(n);
+            while (zs.avail_in > 0 && !done) {
+                std::vector<unsigned char> out(kChunk);
+                zs.next_out = out.data();
+                zs.avail_out = unsigned(out.size());
+                int rc = inflate(&zs, Z_NO_FLUSH);
+                if (rc == Z_STREAM_END) done = true;
+                else if (rc != Z_OK && rc != Z_BUF_ERROR) { inflateError = "inflate failed"; done = true; break; }
+                out.resize(out.size() - zs.avail_out);
+                if (!out.empty()) {
+                    diffSha.update(out.data(), out.size());
+                    bytes += out.size();
+                    pipe.push(std::move(out));
+                }
             }
         }
         // Hash whatever follows the gzip member so the blob digest covers the whole file.
-        for (;;) {
-            ssize_t n = ::read(fd, in.data(), in.size());
-            if (n <= 0) break;
-            blobSha.update(in.data(), size_t(n));
-        }
-        return 0;
+        for (ssize_t n; (n = ::read(fd, in.data(), in.size())) > 0;) blobSha.update(in.data(), size_t(n));
+        inflateEnd(&zs);
+        ::close(fd);
+        pipe.push({});
+    }
+
+    static la_ssize_t readCb(struct archive*, void* self, const void** buf) {
+        auto* l = static_cast<Layer*>(self);
+        if (l->eof) return 0;
+        l->current = l->pipe.pop();
+        if (l->current.empty()) { l->eof = true; return 0; }
+        *buf = l->current.data();
+        return la_ssize_t(l->current.size());
     }
 
     void run(bool doSync) {
-        fd = ::open(blob.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) { error = "open " + blob + ": " + strerror(errno); return; }
-        if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) { error = "inflateInit2"; return; }
-        if (::mkdir(dest.c_str(), 0755) != 0 && errno != EEXIST) { error = "mkdir " + dest; return; }
-
+        if (::mkdir(dest.c_str(), 0755) != 0 && errno != EEXIST) { error = "mkdir " + dest; }
+        std::thread producer([this] { produce(); });
         struct archive* ar = archive_read_new();
         archive_read_support_format_tar(ar);
         struct archive* aw = archive_write_disk_new();
@@ -117,46 +157,49 @@ struct Layer {
                                                ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                ARCHIVE_EXTRACT_SECURE_SYMLINKS);
         if (archive_read_open(ar, this, nullptr, &Layer::readCb, nullptr) != ARCHIVE_OK) {
-            error = archive_error_string(ar) ? archive_error_string(ar) : "archive_read_open";
+            error = errOf(ar);
         }
         struct archive_entry* e = nullptr;
         while (error.empty()) {
             int rc = archive_read_next_header(ar, &e);
             if (rc == ARCHIVE_EOF) break;
-            if (rc < ARCHIVE_WARN) { error = archive_error_string(ar); break; }
+            if (rc < ARCHIVE_WARN) { error = errOf(ar); break; }
             std::string p = dest + "/" + archive_entry_pathname(e);
             archive_entry_set_pathname(e, p.c_str());
             if (const char* hl = archive_entry_hardlink(e)) {
                 std::string h = dest + "/" + hl;
                 archive_entry_set_hardlink(e, h.c_str());
             }
-            if (archive_write_header(aw, e) < ARCHIVE_WARN) { error = archive_error_string(aw); break; }
+            if (archive_write_header(aw, e) < ARCHIVE_WARN) { error = errOf(aw); break; }
             const void* buf;
             size_t len;
             la_int64_t off;
             while ((rc = archive_read_data_block(ar, &buf, &len, &off)) == ARCHIVE_OK) {
                 if (archive_write_data_block(aw, buf, len, off) < ARCHIVE_WARN) {
-                    error = archive_error_string(aw);
+                    error = errOf(aw);
                     break;
                 }
             }
-            if (rc < ARCHIVE_WARN && error.empty()) error = archive_error_string(ar);
+            if (rc < ARCHIVE_WARN && error.empty()) error = errOf(ar);
             archive_write_finish_entry(aw);
             ++files;
         }
         archive_write_close(aw);
         archive_write_free(aw);
         archive_read_free(ar);
-        // Drain the rest of the stream (tar padding past the end-of-archive blocks).
-        const void* dummy;
-        while (error.empty() && next(&dummy) > 0) {}
-        inflateEnd(&zs);
+        // Drain the rest of the stream (tar padding past the end-of-archive blocks), so the
+        // producer finishes and both digests cover every byte.
+        while (!eof) {
+            current = pipe.pop();
+            if (current.empty()) eof = true;
+        }
+        producer.join();
+        if (error.empty()) error = inflateError;
         if (doSync && error.empty()) {
             // One flush of the whole filesystem per layer, not one fsync per file.
             int dfd = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (dfd >= 0) { ::syncfs(dfd); ::close(dfd); }
         }
-        ::close(fd);
         blobDigest = blobSha.done();
         diffId = diffSha.done();
     }

@@ -147,7 +147,7 @@ def main():
     out.append("## Machine")
     out.append("")
     for k, label in [("cpu", "CPU"), ("cores", "cores"), ("load", "load"), ("ram", "RAM"), ("kernel", "kernel"),
-                     ("disk", "disk (scratch dir)"), ("cgroups", "cgroups"), ("n", "repetitions")]:
+                     ("disk", "disk"), ("cgroups", "cgroups"), ("n", "repetitions")]:
         out.append(f"- {label}: {meta.get(k, '?')}")
     out.append("")
     out.append("## Versions")
@@ -157,7 +157,7 @@ def main():
     out.append("")
     out.append("## Images (built by run.sh, served by a local docker-registry on 127.0.0.1)")
     out.append("")
-    out.append(f"- bench/debian (debootstrap --variant=minbase bookworm + python3, perl, git, curl): "
+    out.append(f"- bench/debian (debootstrap --variant=minbase bookworm + python3, curl): "
                f"{meta.get('img.debian', '?')}")
     out.append("- bench/debian-app: the same three layers plus one of 2,000 small files")
     out.append("- bench/busybox: one layer, Debian's busybox-static and its applet links")

@@ -8,7 +8,8 @@
 #   N_PULL=5 N_RUN=50 N_RUN100=20   repetitions (medians are reported)
 #   MYDOCK_BIN=build-bench/src/cli/mydock  the binary to measure (built here unless BUILD_MYDOCK=0)
 #   DROP_CACHES=1                   sync + drop page caches before every cold pull
-#   NO_INSTALL=1                    skip apt-get;   KEEP_WORK=1  keep the scratch dir
+#   NO_INSTALL=1                    skip apt-get;   KEEP_WORK=1  keep the logs
+#   SCRATCH_FS=loop                 state on a fresh ext4 (loop, no discard); "dir": plain dir
 #   ONLY="pull run disk l100"       a subset of the measurements
 #   RESULTS=bench/RESULTS.md        where the report goes
 #   SERVE=1                         only start the registry with the images (for profiling)
@@ -64,11 +65,10 @@ install_packages() {
 # ---------------------------------------------------------------------------------------------
 WORK=$(mktemp -d /var/tmp/mydock-bench.XXXXXX)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-mkdir -p "$WORK/log"
 RES=$WORK/samples.txt   # "KEY START END" per sample, "KEY FAIL" per failure
+MAIN_RES=$RES           # (RES points elsewhere during warm-up rounds)
 META=$WORK/meta.txt     # "key<TAB>value" facts for the report
-: >"$RES"
-: >"$META"
+LOOPDEV=
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$META"; }
 PIDS=()
 
@@ -113,16 +113,35 @@ cleanup() {
             runc --root "$WORK/runc/state" delete -f "$p" 2>/dev/null
         done
     fi
-    umount_under "$WORK"
-    if [[ -z ${KEEP_WORK:-} ]]; then
-        rm -rf "$WORK"
-    else
-        log "scratch dir kept: $WORK"
+    if [[ -n ${KEEP_WORK:-} && -d $WORK/log ]]; then
+        local keep
+        keep=$(mktemp -d /var/tmp/mydock-bench-logs.XXXXXX)
+        cp -a "$WORK/log" "$WORK/samples.txt" "$WORK/meta.txt" "$keep/" 2>/dev/null
+        log "logs kept in $keep"
     fi
+    umount_under "$WORK"
+    [[ -z $LOOPDEV ]] || losetup -d "$LOOPDEV"
+    rm -rf "$WORK" "$WORK.img"
     exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# The scratch filesystem. This host's / is ext4 mounted with online "discard": deleting a
+# 10,000-file tree there takes ~40 s, and the discards stall later journal commits (and so the
+# next engine's fsyncs). All state therefore lives on a fresh ext4 without discard, in a
+# sparse file on the same disk behind a direct-I/O loop device (no double page cache).
+# SCRATCH_FS=dir uses the plain directory instead.
+if [[ ${SCRATCH_FS:-loop} == loop ]]; then
+    truncate -s "${SCRATCH_SIZE:-8G}" "$WORK.img"
+    # Inode tables and journal initialised now, so no lazy-init writes run during the runs.
+    mkfs.ext4 -q -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "$WORK.img"
+    LOOPDEV=$(losetup --direct-io=on -f --show "$WORK.img")
+    mount -o nodiscard "$LOOPDEV" "$WORK"
+fi
+mkdir -p "$WORK/log"
+: >"$RES"
+: >"$META"
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -151,7 +170,7 @@ if [[ $BUILD_MYDOCK == 1 ]]; then
     log "building mydock in $MYDOCK_BUILD_DIR"
     if ! { cmake -S "$SRC" -B "$MYDOCK_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
         ninja -C "$MYDOCK_BUILD_DIR" mydock mydock-init; } >"$WORK/log/build-mydock.log" 2>&1; then
-        log "mydock does not build (see below); its numbers will be n/a"
+        log "mydock does not build now (see below); measuring the binary already built, if any"
         tail -5 "$WORK/log/build-mydock.log" >&2
     fi
 fi
@@ -216,9 +235,11 @@ build_debian() {
     local top=()
     mapfile -t top < <(cd "$root" && find . -mindepth 1 -maxdepth 1 ! -name usr ! -name .complete | sort)
     # 1: /usr without /usr/share   2: /usr/share   3: everything else (/etc, /var, ...)
-    tar_layer "$layers/1.tar.gz" "$root" --exclude=./usr/share ./usr
-    tar_layer "$layers/2.tar.gz" "$root" --no-recursion ./usr --recursion ./usr/share
-    tar_layer "$layers/3.tar.gz" "$root" --no-recursion . --recursion "${top[@]}"
+    local p1 p2 p3
+    tar_layer "$layers/1.tar.gz" "$root" --exclude=./usr/share ./usr & p1=$!
+    tar_layer "$layers/2.tar.gz" "$root" --no-recursion ./usr --recursion ./usr/share & p2=$!
+    tar_layer "$layers/3.tar.gz" "$root" --no-recursion . --recursion "${top[@]}" & p3=$!
+    wait $p1 && wait $p2 && wait $p3 || die "making the Debian layers failed"
     # 4 (second image only): an application layer of a few thousand small files.
     local app=$CACHE/debian-app-tree
     rm -rf "$app" && mkdir -p "$app/opt/app"
@@ -326,7 +347,8 @@ IMG_L100=$REG/bench/layers100:latest
 if [[ -n ${SERVE:-} ]]; then
     # Profiling aid: keep the registry with the bench images up until Ctrl-C.
     log "serving $IMG_DEBIAN $IMG_APP $IMG_BUSYBOX $IMG_L100 until Ctrl-C"
-    while sleep 3600; do :; done
+    # (wait, not a foreground sleep, so that the INT/TERM trap runs at once)
+    while :; do sleep 3600 & wait $!; done
 fi
 
 # A private dockerd: own data-root, exec-root and socket; no bridge, no iptables.
@@ -405,7 +427,7 @@ sample() {
         return 0
     fi
     FAILED[$key]=1
-    echo "$key FAIL" >>"$RES"
+    echo "$key FAIL" >>"$MAIN_RES"
     log "$key failed: $* (last lines of its log:)"
     tail -3 "$WORK/log/$key.log" | sed 's/^/    /' >&2
     return 1
@@ -451,6 +473,7 @@ cold_pull_round() {   # IMAGE KEYPREFIX ENGINES...
     local img=$1 pfx=$2 e
     shift 2
     for e in "$@"; do
+        local t0=$EPOCHREALTIME
         case $e in
         mydock)
             [[ -n $MYDOCK_OK ]] || continue
@@ -491,6 +514,7 @@ cold_pull_round() {   # IMAGE KEYPREFIX ENGINES...
             fresh "$WORK/limit"
             ;;
         esac
+        [[ -z ${BENCH_DEBUG:-} ]] || log "   $pfx $e: $(python3 -c "print(round($EPOCHREALTIME - $t0, 2))") s with preparation"
     done
 }
 
@@ -595,7 +619,8 @@ meta cores "$(nproc)"
 meta load "$LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (1/5/15-minute load averages)"
 meta ram "$(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
 meta kernel "$(uname -r)"
-meta disk "$(df -hT "$WORK" | awk 'NR==2 {print $1 " (" $2 ", " $3 ")"}'), rotational=$(lsblk -dno ROTA "$(df --output=source "$WORK" | tail -1)" 2>/dev/null | tr -d ' ' || echo '?')"
+host_dev=$(df --output=source /var/tmp | tail -1)
+meta disk "$host_dev ($(df --output=fstype /var/tmp | tail -1), $(lsblk -dno SIZE "$host_dev" 2>/dev/null | tr -d ' '), rotational=$(lsblk -dno ROTA "$host_dev" 2>/dev/null | tr -d ' '), mount options $(findmnt -no OPTIONS -T /var/tmp | cut -c1-60)); state on $(if [[ -n $LOOPDEV ]]; then echo "a fresh ext4 (nodiscard) on a direct-I/O loop file on it"; else echo "$WORK"; fi)"
 meta cgroups "$(if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then echo v2; else echo 'v1/hybrid'; fi)"
 meta v.mydock "$( { [[ -n $MYDOCK_OK ]] && "$MYDOCK_BIN" version 2>/dev/null | head -1; } || true) (git $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$SRC" diff --quiet HEAD -- src 2>/dev/null || echo '+dirty'))"
 meta v.docker "$(dk version -f '{{.Server.Version}}' 2>/dev/null), containerd $(containerd --version 2>/dev/null | awk '{print $3}')"

@@ -5,7 +5,8 @@
 //
 //   cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMYDOCK_FUZZ=ON
 //   ninja -C build-fuzz fuzz_unpack
-//   ./build-fuzz/fuzz_unpack -max_total_time=60 -max_len=65536 fuzz/corpus/unpack   # as root
+//   mkdir -p /tmp/unpack-corpus   # libFuzzer adds inputs to the first dir: keep the seeds clean
+//   ./build-fuzz/fuzz/fuzz_unpack -max_total_time=60 -max_len=65536 /tmp/unpack-corpus fuzz/corpus/unpack
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>

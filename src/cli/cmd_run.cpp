@@ -108,6 +108,8 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
 
     image::ImageStore store(ctx.root);
     ContainerStore containers(ctx.root);
+    // --rm containers of a mydock that was killed: removed now, as it would have done.
+    for (const auto& dead : containers.sweepDeadAutoRemoved()) store.dropHold(dead);
     image::Image img;
     {
         // No rmi/prune may delete the image between finding it and holding it.
@@ -215,8 +217,11 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
 void registerRun(CLI::App& app, Context& ctx) {
     auto f = std::make_shared<RunFlags>();
     CLI::App* sub = app.add_subcommand("run", "Create and run a new container from an image");
-    // -h is --hostname, as in docker.
-    sub->set_help_flag("--help", "Print usage");
+    // -h is --hostname, as in docker; --help only before IMAGE (after it, it is the
+    // command's: `run img ls --help`), so it is a plain flag checked in the callback.
+    sub->set_help_flag();
+    auto help = std::make_shared<bool>(false);
+    sub->add_flag("--help", *help, "Print usage");
     // Everything after IMAGE is the command, options included (`run img sh -c 'x'`).
     sub->prefix_command();
     auto multi = [](CLI::Option* o) { o->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll); };
@@ -248,15 +253,22 @@ void registerRun(CLI::App& app, Context& ctx) {
     sub->add_option("--pull", f->pull, "Pull image before running (always, missing, never)")
         ->check(CLI::IsMember({"always", "missing", "never"}));
     sub->add_flag("-q,--quiet", f->quiet, "Suppress the pull output");
-    sub->add_option("IMAGE", f->image, "The image to run")->required();
-    sub->callback([f, sub, &ctx] {
+    // IMAGE is not declared as a positional: the first word that is not an option stops the
+    // parsing (prefix_command), so IMAGE and everything after it land in remaining().
+    sub->footer("Usage: mydock run [OPTIONS] IMAGE [COMMAND] [ARG...]");
+    sub->callback([f, sub, help, &ctx] {
+        if (*help) throw CLI::CallForHelp();
+        std::vector<std::string> rest = sub->remaining();
+        if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+        if (rest.empty()) throw CLI::RequiredError("IMAGE");
+        // An option CLI11 did not know stops the parsing too: it is not an image name.
+        if (rest.front().size() > 1 && rest.front()[0] == '-') throw Error("unknown flag: " + rest.front());
+        f->image = rest.front();
+        rest.erase(rest.begin());
         // CVE-2019-5736: re-exec from a read-only bind of our own binary before anything
         // else (security engineer's addition; see runtime/exe_guard.h).
         runtime::protectSelfExe();
-        std::vector<std::string> args = sub->remaining();
-        // CLI11 leaves a literal "--" separator in front of the command; docker drops it.
-        if (!args.empty() && args.front() == "--") args.erase(args.begin());
-        run(ctx, *f, args, sub->count("--entrypoint") > 0);
+        run(ctx, *f, rest, sub->count("--entrypoint") > 0);
     });
 }
 

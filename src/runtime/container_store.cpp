@@ -167,6 +167,26 @@ void ContainerStore::remove(const std::string& id) const {
     fs::removeTree(containerDir(id));
 }
 
+std::vector<std::string> ContainerStore::sweepDeadAutoRemoved() const {
+    std::vector<std::string> out;
+    for (const auto& r : list()) {
+        if (!r.autoRemove || r.state != "exited" || r.exitCode != 137 || !r.finishedAt.empty()) continue;
+        // list() shows a dead "running" record as exited 137 with no finish time; the lock
+        // file proves it got as far as running (a starting one may not hold it yet).
+        std::string lock = fs::join(containerDir(r.id), "running.lock");
+        if (!fs::exists(lock)) continue;
+        FileLock held = FileLock::tryLock(lock, FileLock::Mode::Exclusive);
+        if (!held) continue;
+        try {
+            fs::removeTree(containerDir(r.id));
+            out.push_back(r.id);
+        } catch (const std::exception& e) {
+            log::warn("removing dead container " + r.id + ": " + e.what());
+        }
+    }
+    return out;
+}
+
 FileLock ContainerStore::lockRunning(const std::string& id) const {
     return FileLock(fs::join(containerDir(id), "running.lock"), FileLock::Mode::Exclusive);
 }

@@ -55,6 +55,11 @@ public:
     std::optional<ContainerRecord> find(const std::string& ref) const;
     void remove(const std::string& id) const;           // the whole directory
 
+    // Removes the --rm containers whose mydock was killed (their records say running, their
+    // lock is free): what that mydock would have removed. Returns their ids (for the caller
+    // to release their image holds).
+    std::vector<std::string> sweepDeadAutoRemoved() const;
+
     // Held by the mydock running the container for as long as it runs.
     FileLock lockRunning(const std::string& id) const;
     bool isRunning(const ContainerRecord& rec) const;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -238,6 +239,13 @@ SysFailure finalizeProcess(const SecurityPlan& plan, const ChildIdentity& id,
     if (::syscall(SYS_setresuid, id.uid, id.uid, id.uid) < 0) return {errno, "setresuid"};
 
     if (!cwdDone && ::chdir(cwd) < 0) return {errno, "chdir to the working directory"};
+    if (cwd != nullptr) {
+        // CVE-2024-21626: a cwd reached through a leaked fd (/proc/self/fd/N) lies outside
+        // our root; the kernel then reports it as "(unreachable)/...", never starting "/".
+        char here[PATH_MAX];
+        if (::syscall(SYS_getcwd, here, sizeof here) < 0) return {errno, "getcwd"};
+        if (here[0] != '/') return {ENOENT, "the working directory is outside the container"};
+    }
 
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return {errno, "prctl(PR_SET_KEEPCAPS, 0)"};
     if (auto f = caps::applyCapabilities(plan.capabilities)) return f;

@@ -12,7 +12,7 @@ teardown_file() { md_cleanup "$BATS_FILE_TMPDIR"; }
 setup() { md_require_root; md_setup_root; }
 teardown() { md_teardown; }
 
-bb_sha=$(sha256sum /bin/busybox | cut -d' ' -f1)
+bb_sha=$(sha256sum "${FIXTURE_BUSYBOX:-/bin/busybox}" | cut -d' ' -f1)
 
 # check_busybox_layer DIR: the busybox layer's files as the fixture made them.
 check_busybox_layer() {
@@ -49,6 +49,25 @@ check_busybox_layer() {
     run mydock pull -q "$R/library/busybox"
     assert_success
     [[ $output == "$R/library/busybox:latest" ]]
+}
+
+@test "pull on a terminal draws progress with cursor movement" {
+    command -v script >/dev/null || skip "no script(1)"
+    run script -qec "$MYDOCK_BIN --root $MD_ROOT pull $R/test/shared-a" /dev/null
+    assert_success
+    assert_output_contains "Pull complete"
+    assert_output_contains $'\e['          # ANSI cursor movement: live lines, not a log
+    assert_output_contains "Status: Downloaded newer image for $R/test/shared-a:latest"
+}
+
+@test "pull -a: every tag of the repository" {
+    run mydock pull -a "$R/library/busybox"
+    if [[ $status -eq 125 && $output == *"not supported"* ]]; then skip "pull -a: $output"; fi
+    assert_success
+    local tag
+    for tag in latest oci zstd uncompressed schema2 multi multi-schema2; do
+        mydock inspect "$R/library/busybox:$tag" >/dev/null || { echo "no $tag" >&2; false; }
+    done
 }
 
 @test "pull: schema2 manifest, zstd and uncompressed layers give the same files" {
@@ -245,6 +264,26 @@ check_busybox_layer() {
     assert_output_contains "Status: Downloaded newer image for busybox:latest"
     assert_output_contains "docker.io/library/busybox:latest"
     assert_output_contains '"Repository":"busybox"'
+}
+
+@test "registry-mirrors: a dead mirror is skipped; with none alive the pull fails cleanly" {
+    command -v unshare >/dev/null || skip "no unshare"
+    local dead
+    dead=$(md_free_port)
+    run unshare --net bash -c '
+        ip link set lo up
+        source "$MD_LIB/e2e.bash"
+        trap "md_cleanup \"$BATS_TEST_TMPDIR/ns\"" EXIT
+        mkdir -p "$BATS_TEST_TMPDIR/ns"
+        BATS_TEST_TMPDIR=$BATS_TEST_TMPDIR/ns registry_start || exit 99
+        printf "{\"registry-mirrors\": [\"http://127.0.0.1:%s\", \"http://%s\"]}\n" "$1" "$REG_HOST" >"$MD_ROOT/config.json"
+        mydock pull -q busybox || exit 98
+        printf "{\"registry-mirrors\": [\"http://127.0.0.1:%s\"]}\n" "$1" >"$MD_ROOT/config.json"
+        timeout 120 "$MYDOCK_BIN" --root "$MD_ROOT" pull test/app
+        echo "status=$?"' _ "$dead"
+    assert_success
+    assert_output_contains "docker.io/library/busybox:latest"
+    assert_output_contains "status=125"
 }
 
 @test "pull: two pulls of the same image at once both succeed" {

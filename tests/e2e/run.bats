@@ -2,6 +2,7 @@
 # `mydock run` end to end (issue 3): namespaces, overlay, config rules, exit codes, cgroups,
 # stdin/pty, signals, --init, records, and that nothing leaks. Needs root.
 load ../lib/e2e
+bats_require_minimum_version 1.5.0   # run -N
 
 setup_file() {
     [[ $(id -u) == 0 ]] || return 0
@@ -24,19 +25,50 @@ setup() {
     md_require_root
     md_setup_root
     export MD_ROOT=$RUN_ROOT
-    MOUNTS_BEFORE=$(wc -l </proc/self/mountinfo)
 }
 
 teardown() {
     local rc=0
     md_teardown || rc=1
-    # The host's mount table is what it was, and no container, mydock or cgroup is left.
-    [[ $(wc -l </proc/self/mountinfo) == "$MOUNTS_BEFORE" ]] || { echo "host mounts changed" >&2; rc=1; }
+    # No mount of ours reached the host (overlays, binds and the rest live in the containers'
+    # own mount namespaces) and no mydock of ours is left.
+    if grep -F -- "$RUN_ROOT" /proc/self/mountinfo; then echo "host mounts changed" >&2; rc=1; fi
     if pgrep -f -- "--root $RUN_ROOT run" >/dev/null; then echo "mydock run still running" >&2; rc=1; fi
-    local left
-    left=$(find /sys/fs/cgroup/*/mydock /sys/fs/cgroup/mydock -mindepth 1 -maxdepth 1 -type d 2>/dev/null || true)
-    [[ -z $left ]] || { echo "cgroups left: $left" >&2; rc=1; }
     return $rc
+}
+
+# The container's cgroup directories, whatever the hierarchy (v1 per controller, or v2).
+cgroups_of() { ls -d /sys/fs/cgroup/*/mydock/"$1" /sys/fs/cgroup/mydock/"$1" 2>/dev/null || true; }
+
+# run_limited ARGS...: `mydock run ARGS` as a named container (so its id is known), then
+# checks that its cgroup is gone and removes it. Sets status and output like bats' run.
+run_limited() {
+    local name=lim-$RANDOM$RANDOM id
+    run mydock run --name "$name" "$@"
+    local st=$status out=$output
+    id=$(jq -r --arg n "$name" 'select(.Name == $n) | .Id' "$MD_ROOT"/containers/*/config.json)
+    [[ -n $id ]] || { echo "no record for $name" >&2; return 1; }
+    local left
+    left=$(cgroups_of "$id")
+    [[ -z $left ]] || { echo "cgroup left: $left" >&2; return 1; }
+    mydock rm "$name" >/dev/null
+    status=$st output=$out
+}
+
+@test "a missing image is pulled first; --pull never and always" {
+    local root=$BATS_TEST_TMPDIR/fresh
+    run -125 "$MYDOCK_BIN" --root "$root" run --rm --pull never "$BB" true
+    assert_output_contains "No such image: $BB:latest"
+    run "$MYDOCK_BIN" --root "$root" run --rm "$BB" echo ok
+    assert_success
+    assert_output_contains "Unable to find image '$BB:latest' locally"
+    assert_output_contains "Status: Downloaded newer image for $BB:latest"
+    [[ ${lines[-1]} == ok ]]
+    run "$MYDOCK_BIN" --root "$root" run --rm --pull always -q "$BB" echo again
+    assert_success
+    [[ $output == again ]]
+    run "$MYDOCK_BIN" --root "$root" run --rm "$BB" echo cached
+    [[ $output == cached ]]
 }
 
 # ---- namespaces and the root file system ----
@@ -81,7 +113,7 @@ teardown() {
     run mydock run --rm "$BB" sh -c 'echo x > /tmp/f; echo y > /bin/new; cat /tmp/f'
     assert_success
     [[ $output == x ]]
-    run mydock run --rm "$BB" sh -c 'ls /tmp/f /bin/new'
+    run -1 mydock run --rm "$BB" sh -c 'ls /tmp/f /bin/new'
     assert_status 1
     local dir
     for dir in $(md_layer_dirs "$BB" 2>/dev/null); do [[ ! -e $dir/tmp/f ]]; done
@@ -106,6 +138,21 @@ teardown() {
     assert_output_contains resolv
 }
 
+@test "the host's mount table is unchanged after runs" {
+    local before after
+    before=$(awk '{print $5, $9, $10}' /proc/self/mountinfo | sort)
+    mydock run --rm "$BB" true
+    mydock run --rm --read-only -v "$BATS_TEST_TMPDIR:/v:ro" --tmpfs /t -m 32m "$BB" ls /v /t >/dev/null
+    run -127 mydock run --rm "$BB" nosuchcommand
+    mydock run --rm -it "$BB" true </dev/null >/dev/null 2>&1 || true
+    after=$(awk '{print $5, $9, $10}' /proc/self/mountinfo | sort)
+    # Other tests may mount things meanwhile; none of the new lines may be ours.
+    local added
+    added=$(comm -13 <(echo "$before") <(echo "$after"))
+    echo "added: $added"
+    ! grep -E "overlay|$RUN_ROOT|$BATS_TEST_TMPDIR|mydock" <<<"$added"
+}
+
 @test "an image with 100 layers runs" {
     run mydock run --rm "$REG_HOST/test/many" sh -c 'ls /layers | wc -l; cat /layers/099'
     assert_success
@@ -121,11 +168,11 @@ teardown() {
     assert_success
     [[ $output == data ]]
     [[ $(cat "$host/out") == out ]]
-    run mydock run --rm -v "$host:/data:ro" "$BB" sh -c 'cat /data/in; echo no > /data/no'
+    run -1 mydock run --rm -v "$host:/data:ro" "$BB" sh -c 'cat /data/in; echo no > /data/no'
     assert_status 1
     assert_output_contains 'Read-only file system'
     [[ ! -e $host/no ]]
-    run mydock run --rm --read-only --tmpfs /scratch "$BB" sh -c 'echo t > /scratch/t && cat /scratch/t; touch /x'
+    run -1 mydock run --rm --read-only --tmpfs /scratch "$BB" sh -c 'echo t > /scratch/t && cat /scratch/t; touch /x'
     assert_status 1
     assert_output_contains t
     assert_output_contains 'Read-only file system'
@@ -153,7 +200,7 @@ teardown() {
     printf 'FROM_FILE=yes\n# comment\n' >"$BATS_TEST_TMPDIR/env"
     run mydock run --rm --env-file "$BATS_TEST_TMPDIR/env" "$BB" sh -c 'echo $FROM_FILE $HOSTNAME'
     [[ ${output%% *} == yes ]]
-    run mydock run --rm -u nosuchuser "$BB" true
+    run -125 mydock run --rm -u nosuchuser "$BB" true
     assert_status 125
     assert_output_contains 'unable to find user nosuchuser'
 }
@@ -172,20 +219,20 @@ teardown() {
 # ---- exit codes ----
 
 @test "exit codes: the command's, 125, 126, 127, 128+N" {
-    run mydock run --rm "$BB" sh -c 'exit 3'
+    run -3 mydock run --rm "$BB" sh -c 'exit 3'
     assert_status 3
-    run mydock run --rm "$BB" nosuchcommand
+    run -127 mydock run --rm "$BB" nosuchcommand
     assert_status 127
     assert_output_contains 'executable file not found'
-    run mydock run --rm "$BB" /no/such/path
+    run -127 mydock run --rm "$BB" /no/such/path
     assert_status 127
-    run mydock run --rm "$BB" /etc/passwd
+    run -126 mydock run --rm "$BB" /etc/passwd
     assert_status 126
-    run mydock run --rm "$BB" sh -c "sh -c 'kill -TERM \$\$'; exit \$?"
+    run -143 mydock run --rm "$BB" sh -c "sh -c 'kill -TERM \$\$'; exit \$?"
     assert_status 143
-    run mydock run --rm --pull never "$REG_HOST/no/such" true
+    run -125 mydock run --rm --pull never "$REG_HOST/no/such" true
     assert_status 125
-    run mydock run --rm --network bogus "$BB" true
+    run -125 mydock run --rm --network bogus "$BB" true
     assert_status 125
     # nothing of the failed containers stays (--rm)
     run mydock ps -a -q
@@ -193,18 +240,18 @@ teardown() {
 }
 
 @test "a memory limit that is exceeded OOM-kills: 137 and a message" {
-    run mydock run --rm -m 16m "$BB" sh -c 'x=aaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done'
+    run_limited -m 16m "$BB" sh -c 'x=aaaaaaaaaaaaaaaaaaaa; while true; do x=$x$x; done'
     assert_status 137
     assert_output_contains 'OOM killed'
 }
 
 @test "a pids limit stops a fork loop; --cpus sets the CFS quota" {
-    run mydock run --rm --pids-limit 10 "$BB" sh -c 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; for i in $(seq 40); do sleep 5 & done; echo all-forked'
+    run_limited --pids-limit 10 "$BB" sh -c 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; for i in $(seq 40); do sleep 5 & done; echo all-forked'
     [[ $status -ne 0 ]]
     [[ ${lines[0]} == 10 ]]
     assert_output_contains "can't fork"
     assert_output_not_contains all-forked
-    run mydock run --rm --cpus 0.5 "$BB" sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max'
+    run_limited --cpus 0.5 "$BB" sh -c 'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max'
     assert_success
     [[ $output == "50000"$'\n'"100000" || $output == "50000 100000" ]]
 }
@@ -271,6 +318,12 @@ assert time.time() - t0 < 5, "Ctrl-C did not interrupt sleep"
 os.write(fd, b"echo after-$?\r")
 expect("after-130")
 expect("# ")
+# the window size follows the caller's terminal (SIGWINCH)
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+time.sleep(0.5)
+os.write(fd, b"stty size\r")
+expect("40 120")
+expect("# ")
 os.write(fd, b"exit 7\r")
 _, status = os.waitpid(pid, 0)
 print("exit", os.waitstatus_to_exitcode(status))
@@ -329,7 +382,7 @@ PY
 }
 
 @test "--init: a reaper is PID 1, forwards signals and passes the exit status on" {
-    run mydock run --rm --init "$BB" sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$; exit 5'
+    run -5 mydock run --rm --init "$BB" sh -c 'cat /proc/1/cmdline | tr "\0" " "; echo; echo $$; exit 5'
     assert_status 5
     assert_output_contains '/sbin/mydock-init -- sh -c'
     [[ ${lines[1]} != 1 ]]
@@ -340,14 +393,14 @@ PY
     kill -TERM $pid
     wait $pid || rc=$?
     [[ $rc == 143 ]]
-    run mydock run --rm --init "$BB" nosuchcommand
+    run -127 mydock run --rm --init "$BB" nosuchcommand
     assert_status 127
 }
 
 # ---- records, --rm, and dying with mydock ----
 
 @test "without --rm the container stays for ps -a and rm; --rm leaves nothing" {
-    run mydock run --name keep "$BB" sh -c 'exit 3'
+    run -3 mydock run --name keep "$BB" sh -c 'exit 3'
     assert_status 3
     run mydock ps -a
     assert_success
@@ -360,7 +413,7 @@ PY
     local id
     id=$(mydock ps -a -q)
     [[ -d $MD_ROOT/containers/$(mydock ps -a -q --no-trunc) ]]
-    run mydock run --name keep "$BB" true
+    run -125 mydock run --name keep "$BB" true
     assert_status 125
     assert_output_contains 'already in use'
     # rmi refuses an image a container uses
@@ -371,7 +424,7 @@ PY
     [[ $output == "$id" ]]
     run mydock ps -a -q
     [[ -z $output ]]
-    run mydock rm keep
+    run -1 mydock rm keep
     assert_status 1
     assert_output_contains 'No such container: keep'
     ls "$MD_ROOT/containers" | grep -qv '^\.' && return 1
@@ -379,31 +432,36 @@ PY
     [[ -z $(ls "$MD_ROOT/containers") ]]
 }
 
-@test "a container dies with a SIGKILLed mydock; its cgroup is collected by the next run" {
+@test "a container dies with a SIGKILLed mydock; the next run collects its cgroup and --rm leftovers" {
     "$MYDOCK_BIN" --root "$MD_ROOT" run --rm -m 64m "$BB" sh -c 'echo started; sleep 300' >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
     local pid=$! i
     for ((i = 0; i < 50; i++)); do grep -q started "$BATS_TEST_TMPDIR/out" && break; sleep 0.1; done
-    local child
+    local child id
     child=$(pgrep -P $pid)
     [[ -n $child ]]
+    id=$(ls "$MD_ROOT/containers")
+    [[ -n $(cgroups_of "$id") ]]
     kill -KILL $pid
     wait $pid || true
     for ((i = 0; i < 50; i++)); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
     ! kill -0 "$child" 2>/dev/null
     ! pgrep -f 'sleep 300' >/dev/null
-    # the record shows it ended; rm clears it
+    # the record shows it ended; the next run removes what --rm would have removed
     run mydock ps -a
     assert_output_contains 'Exited (137)'
-    mydock rm "$(mydock ps -a -q)"
     sleep 3.2
     run mydock run --rm "$BB" true
     assert_success
+    [[ -z $(ls "$MD_ROOT/containers") ]]
+    run mydock ps -a -q
+    [[ -z $output ]]
+    [[ -z $(cgroups_of "$id") ]]
 }
 
 @test "setup failures leave nothing behind" {
-    run mydock run --rm -v /nonexistent-dir-for-mydock/x:/etc/passwd/x "$BB" true
-    [[ $status -ne 0 ]]
-    run mydock run --rm -m 64m "$BB" nosuchcommand
+    run -125 mydock run --rm -v /nonexistent-dir-for-mydock/x:/etc/passwd/x "$BB" true
+    assert_output_contains 'failed to start container: mount'
+    run -127 mydock run --rm -m 64m "$BB" nosuchcommand
     assert_status 127
     [[ -z $(ls "$MD_ROOT/containers") ]]
     rm -rf /nonexistent-dir-for-mydock

@@ -378,3 +378,12 @@ CEOF
     run ls "$MD_ROOT/cache"
     assert_output_matches 'seccomp-[0-9a-f]+\.bpf'
 }
+
+@test "CVE-2024-21626: a working directory through /proc/self/fd/N is refused" {
+    local n
+    for n in 3 4 5 6 7 8 9 10; do
+        run mydock run --rm -w "/proc/self/fd/$n" "$IMG" sh -c 'pwd; ls'
+        [[ $status -eq 125 ]]
+        assert_output_not_contains "(unreachable)"
+    done
+}

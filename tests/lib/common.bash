@@ -92,12 +92,14 @@ md_umount_all() {
     done
 }
 
-# Fails unless mydock processes started with this test's root are gone.
+# Fails unless mydock processes started with this test's root are gone (and kills them).
 md_assert_no_procs() {
+    [[ -n ${MD_ROOT:-} ]] || return 0
     local left
-    left=$(pgrep -af -- "--root $MD_ROOT" || true)
+    left=$(pgrep -f -- "--root $MD_ROOT( |\$)" || true)
     if [[ -n $left ]]; then
-        echo "processes left behind: $left" >&2
+        echo "processes left behind: $(ps -o pid=,args= -p "${left//$'\n'/,}")" >&2
+        kill -9 $left 2>/dev/null || true
         return 1
     fi
 }
@@ -105,6 +107,7 @@ md_assert_no_procs() {
 # Standard per-test teardown: stop servers, unmount leftovers, check nothing leaked.
 md_teardown() {
     local rc=0
+    md_assert_no_procs || rc=1
     md_cleanup "$BATS_TEST_TMPDIR"
     md_assert_no_mounts "$BATS_TEST_TMPDIR" || rc=1
     md_umount_all "$BATS_TEST_TMPDIR"

@@ -252,3 +252,24 @@ TEST(SecurityChild, RestrictDeviceNodes) {
     EXPECT_EQ(rc, 0);
     EXPECT_EQ(mountinfo(), before);
 }
+
+TEST(SecurityChild, CwdOutsideTheRootIsRefused) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    fs::TempDir d;
+    fs::makeDirs(d.path() + "/root/tmp");
+    int rc = testutil::inChild([&] {
+        // A directory fd opened before the root switch: /proc/self/fd/N leads back out.
+        int out = ::open(d.path().c_str(), O_RDONLY | O_DIRECTORY);  // deliberately inheritable
+        if (out < 0) return 70;
+        if (::chroot((d.path() + "/root").c_str()) < 0 || ::chdir("/") < 0) return 71;
+        SecurityOptions o;
+        o.seccompUnconfined = true;
+        SecurityPlan plan = SecurityPlan::prepare(o, "/nonexistent");
+        auto f = finalizeProcess(plan, ChildIdentity{}, "/tmp");
+        if (f) return 72;  // an ordinary cwd inside works
+        ::fchdir(out);     // as a leaked fd would allow
+        f = finalizeProcess(plan, ChildIdentity{}, ".");
+        return f.err == ENOENT ? 0 : 73;
+    });
+    EXPECT_EQ(rc, 0);
+}

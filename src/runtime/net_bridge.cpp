@@ -1,0 +1,322 @@
+#include "runtime/net_bridge.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/digest.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/lock.h"
+#include "common/log.h"
+#include "runtime/net_files.h"
+#include "runtime/net_netlink.h"
+#include "runtime/net_nft.h"
+
+namespace mydock::runtime::net {
+namespace {
+
+bool validName(const std::string& s, std::size_t max) {
+    if (s.empty() || s.size() > max) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+    return true;
+}
+
+void writeSysctl(const std::string& path, const std::string& value) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+        throwErrno("write " + path);
+}
+
+in_addr toInAddr(std::uint32_t hostOrder) { return in_addr{htonl(hostOrder)}; }
+
+bool portsClash(const PortMapping& a, const PortMapping& b) {
+    return a.proto == b.proto && a.hostPort == b.hostPort &&
+           (a.hostIp.empty() || b.hostIp.empty() || a.hostIp == b.hostIp);
+}
+
+// Chooses the host ports of `wanted`, refusing ports that other leases publish or that a
+// host process holds (docker's message).
+std::vector<PortMapping> resolvePorts(const std::vector<PortMapping>& wanted, const LeaseTable& table) {
+    std::vector<PortMapping> taken;
+    for (const auto& l : table.leases()) taken.insert(taken.end(), l.ports.begin(), l.ports.end());
+    auto isTaken = [&](const PortMapping& m) {
+        for (const auto& t : taken)
+            if (portsClash(t, m)) return true;
+        return false;
+    };
+    std::vector<PortMapping> out;
+    for (PortMapping m : wanted) {
+        if (m.containerPort == 0) throw Error("invalid published port: container port 0");
+        if (m.hostPort == 0) {
+            for (int tries = 0; m.hostPort == 0 && tries < 64; ++tries) {
+                m.hostPort = pickFreeHostPort(m.hostIp, m.proto);
+                if (isTaken(m)) m.hostPort = 0;
+            }
+            if (m.hostPort == 0) throw Error("no free host port for " + std::to_string(m.containerPort));
+        } else if (m.hostPortEnd) {
+            std::uint16_t first = m.hostPort, last = m.hostPortEnd;
+            m.hostPort = 0;
+            for (unsigned p = first; p <= last && m.hostPort == 0; ++p) {
+                PortMapping c = m;
+                c.hostPort = static_cast<std::uint16_t>(p);
+                if (!isTaken(c) && hostPortFree(c.hostIp, c.hostPort, c.proto)) m.hostPort = c.hostPort;
+            }
+            if (m.hostPort == 0)
+                throw Error("no free host port in " + std::to_string(first) + "-" + std::to_string(last));
+        } else if (isTaken(m) || !hostPortFree(m.hostIp, m.hostPort, m.proto)) {
+            throw Error("Bind for " + (m.hostIp.empty() ? std::string("0.0.0.0") : m.hostIp) + ":" +
+                        std::to_string(m.hostPort) + " failed: port is already allocated");
+        }
+        m.hostPortEnd = 0;
+        taken.push_back(m);
+        out.push_back(m);
+    }
+    return out;
+}
+
+// The state of one bridge, held under its lock for as long as this object lives.
+struct LockedState {
+    FileLock lock;
+    LeaseTable table;
+    std::string path;
+
+    LockedState(const std::string& lockPath, const std::string& leasePath, const Subnet& subnet)
+        : lock(lockPath, FileLock::Mode::Exclusive), table(subnet), path(leasePath) {
+        std::string text;
+        fs::readFileIfExists(path, text);
+        try {
+            table = LeaseTable::parse(subnet, text);
+        } catch (const Error&) {
+            rethrowWithContext(path);
+        }
+    }
+    void save() {
+        if (table.empty()) ::unlink(path.c_str());
+        else fs::writeFileAtomic(path, table.serialize(), true, 0600);
+    }
+};
+
+// Brings kernel state in line with the lease table: rules rebuilt; with no lease left, the
+// table and the bridge go.
+void syncKernel(Netlink& nl, const BridgeConfig& cfg, const Subnet& subnet, const LeaseTable& table) {
+    applyNft(renderRuleset(cfg.nftTable, cfg.bridge, subnet, table.leases()));
+    if (table.empty()) nl.deleteLink(cfg.bridge);
+}
+
+void removeVeth(Netlink& nl, const std::string& name) {
+    if (name.empty()) return;
+    try {
+        nl.deleteLink(name);
+    } catch (const Error& e) {
+        log::warn(std::string("remove ") + name + ": " + e.what());
+    }
+}
+
+}  // namespace
+
+BridgeConfig BridgeConfig::fromRoot(const std::string& root) {
+    BridgeConfig c;
+    std::string text;
+    if (!fs::readFileIfExists(fs::join(root, "config.json"), text)) return c;
+    try {
+        auto j = nlohmann::json::parse(text);
+        if (j.contains("bridge-subnet")) c.subnet = j.at("bridge-subnet").get<std::string>();
+        if (j.contains("bridge-name")) c.bridge = j.at("bridge-name").get<std::string>();
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(fs::join(root, "config.json") + ": " + e.what());
+    }
+    return c;
+}
+
+BridgeNetwork BridgeNetwork::open(const std::string& root, BridgeConfig cfg) {
+    if (!validName(cfg.bridge, IFNAMSIZ - 1)) throw Error("invalid bridge name \"" + cfg.bridge + "\"");
+    if (!validName(cfg.nftTable, 64)) throw Error("invalid nft table name \"" + cfg.nftTable + "\"");
+    Subnet subnet = Subnet::parse(cfg.subnet);
+    fs::makeDirs(fs::join(root, "network"), 0700);
+    return BridgeNetwork(root, std::move(cfg), subnet);
+}
+
+std::string BridgeNetwork::leaseFile() const {
+    return fs::join(fs::join(root_, "network"), cfg_.bridge + ".leases");
+}
+std::string BridgeNetwork::lockFile() const {
+    return fs::join(fs::join(root_, "network"), cfg_.bridge + ".lock");
+}
+
+std::string BridgeNetwork::hostVethName(const std::string& containerId) {
+    return "veth" + Digest::sha256Of(containerId).shortHex(8);
+}
+
+Attachment BridgeNetwork::attach(const std::string& containerId, pid_t childPid,
+                                 const std::vector<PortMapping>& ports) {
+    if (containerId.empty()) throw Error("attach: empty container id");
+    std::string nsPath = "/proc/" + std::to_string(childPid) + "/ns/net";
+    // An fd of the container's netns: it pins the namespace while we configure it and names it
+    // to the kernel without a pid race.
+    UniqueFd netns(::open(nsPath.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns) throwErrno("open " + nsPath);
+    struct stat mine{}, theirs{};
+    if (::stat("/proc/self/ns/net", &mine) != 0 || ::fstat(netns.get(), &theirs) != 0)
+        throwErrno("stat network namespace");
+    if (mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev)
+        throw Error("process " + std::to_string(childPid) + " shares the host's network namespace");
+    std::uint64_t start = processStartTime(childPid);
+    if (start == 0) throw Error("process " + std::to_string(childPid) + " is gone");
+
+    LockedState st(lockFile(), leaseFile(), subnet_);
+    Netlink nl = Netlink::open();
+    for (const auto& dead : st.table.reclaim(leaseProcessAlive)) removeVeth(nl, dead.veth);
+
+    Lease& lease = st.table.allocate(containerId);
+    lease.pid = childPid;
+    lease.startTime = start;
+    lease.veth = hostVethName(containerId);
+    lease.ports = resolvePorts(ports, st.table);
+    Lease mine_ = lease;  // a copy: the table may move its elements
+
+    try {
+        // The bridge with the gateway address, up; EEXIST paths make this idempotent.
+        nl.createBridge(cfg_.bridge);
+        auto br = nl.link(cfg_.bridge);
+        if (!br) throw Error("bridge " + cfg_.bridge + " vanished");
+        if (br->kind != "bridge") throw Error(cfg_.bridge + " exists and is not a bridge");
+        nl.addAddress(br->index, toInAddr(subnet_.gateway()), subnet_.prefix);
+        nl.setUp(br->index);
+        // Routing between the bridge and the world; left at 1 afterwards (see net_bridge.h).
+        writeSysctl("/proc/sys/net/ipv4/ip_forward", "1");
+        // Lets DNATed packets with a 127.0.0.1 source leave through the bridge (-p on loopback);
+        // only this bridge gets it.
+        writeSysctl("/proc/sys/net/ipv4/conf/" + cfg_.bridge + "/route_localnet", "1");
+
+        nl.deleteLink(mine_.veth);  // a leftover of the same id (idempotent re-attach)
+        nl.createVethPair(mine_.veth, br->index, "eth0", netns.get());
+        auto host = nl.link(mine_.veth);
+        if (!host) throw Error("veth " + mine_.veth + " vanished");
+        nl.setUp(host->index);
+
+        Netlink inside = Netlink::openInNetns(netns.get());
+        if (auto lo = inside.link("lo")) inside.setUp(lo->index);
+        auto eth0 = inside.link("eth0");
+        if (!eth0) throw Error("eth0 missing in the container");
+        auto ip = ipFromString(mine_.ip);
+        inside.addAddress(eth0->index, toInAddr(*ip), subnet_.prefix);
+        inside.setUp(eth0->index);
+        inside.addDefaultRoute(toInAddr(subnet_.gateway()), eth0->index);
+
+        st.save();
+        syncKernel(nl, cfg_, subnet_, st.table);
+    } catch (...) {
+        // Leave nothing behind: the veth, the lease, the rules as they were.
+        removeVeth(nl, mine_.veth);
+        st.table.release(containerId);
+        try {
+            st.save();
+            syncKernel(nl, cfg_, subnet_, st.table);
+        } catch (const Error& e) {
+            log::warn(std::string("undo network attach: ") + e.what());
+        }
+        rethrowWithContext("connect container to " + cfg_.bridge);
+    }
+
+    Attachment a;
+    a.root_ = root_;
+    a.cfg_ = cfg_;
+    a.id_ = containerId;
+    a.ip_ = mine_.ip;
+    a.gateway_ = ipToString(subnet_.gateway());
+    a.prefix_ = subnet_.prefix;
+    a.veth_ = mine_.veth;
+    a.ports_ = mine_.ports;
+    a.armed_ = true;
+    return a;
+}
+
+void BridgeNetwork::detach(const std::string& containerId) {
+    LockedState st(lockFile(), leaseFile(), subnet_);
+    Netlink nl = Netlink::open();
+    auto gone = st.table.release(containerId);
+    // The veth usually died with the container's netns already; delete it anyway in case
+    // something still pins that netns.
+    removeVeth(nl, gone ? gone->veth : hostVethName(containerId));
+    st.save();
+    syncKernel(nl, cfg_, subnet_, st.table);
+}
+
+void BridgeNetwork::cleanupStale() {
+    LockedState st(lockFile(), leaseFile(), subnet_);
+    Netlink nl = Netlink::open();
+    for (const auto& dead : st.table.reclaim(leaseProcessAlive)) removeVeth(nl, dead.veth);
+    auto br = nl.link(cfg_.bridge);
+    // No lease and no bridge: the last teardown ran to its end (the bridge goes after the
+    // rules), so there is nothing to do, and no nft to run on hosts that never use the bridge.
+    if (!br && st.table.empty()) {
+        st.save();
+        return;
+    }
+    if (br) {
+        for (const auto& l : nl.links()) {
+            if (l.master != br->index || l.kind != "veth") continue;
+            bool leased = false;
+            for (const auto& lease : st.table.leases()) leased = leased || lease.veth == l.name;
+            if (!leased) removeVeth(nl, l.name);
+        }
+    }
+    st.save();
+    syncKernel(nl, cfg_, subnet_, st.table);
+}
+
+void cleanupStale(const std::string& root) {
+    BridgeNetwork::open(root, BridgeConfig::fromRoot(root)).cleanupStale();
+}
+
+Attachment attachContainer(const std::string& stateRoot, const std::string& containerId, pid_t childPid,
+                           const std::vector<std::string>& publishFlags, const std::string& containerDir,
+                           const std::string& hostname) {
+    std::vector<PortMapping> ports;
+    for (const auto& f : publishFlags) {
+        auto v = parsePortSpec(f);
+        ports.insert(ports.end(), v.begin(), v.end());
+    }
+    Attachment a = BridgeNetwork::open(stateRoot, BridgeConfig::fromRoot(stateRoot)).attach(containerId, childPid, ports);
+    writeNetworkFiles(containerDir, a.ip(), hostname);
+    return a;
+}
+
+Attachment& Attachment::operator=(Attachment&& o) noexcept {
+    if (this != &o) {
+        if (armed_) {
+            try { detach(); } catch (...) {}
+        }
+        root_ = std::move(o.root_);
+        cfg_ = std::move(o.cfg_);
+        id_ = std::move(o.id_);
+        ip_ = std::move(o.ip_);
+        gateway_ = std::move(o.gateway_);
+        veth_ = std::move(o.veth_);
+        prefix_ = o.prefix_;
+        ports_ = std::move(o.ports_);
+        armed_ = std::exchange(o.armed_, false);
+    }
+    return *this;
+}
+
+Attachment::~Attachment() {
+    if (!armed_) return;
+    try {
+        detach();
+    } catch (const std::exception& e) {
+        log::warn(std::string("network teardown of ") + id_ + ": " + e.what());
+    }
+}
+
+void Attachment::detach() {
+    if (!armed_) return;
+    armed_ = false;
+    BridgeNetwork::open(root_, cfg_).detach(id_);
+}
+
+}  // namespace mydock::runtime::net

@@ -1,0 +1,140 @@
+// Bridge networking pieces that need no root: -p parsing, IPAM, nft script, resolv.conf/hosts.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "runtime/net_files.h"
+#include "runtime/net_ipam.h"
+#include "runtime/net_nft.h"
+#include "runtime/net_ports.h"
+
+using namespace mydock;
+using namespace mydock::runtime::net;
+
+TEST(NetPorts, DockerForms) {
+    auto v = parsePortSpec("8080:80");
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0], (PortMapping{"", 8080, 0, 80, "tcp"}));
+    EXPECT_EQ(parsePortSpec("127.0.0.1:18080:80")[0], (PortMapping{"127.0.0.1", 18080, 0, 80, "tcp"}));
+    EXPECT_EQ(parsePortSpec("53:53/udp")[0], (PortMapping{"", 53, 0, 53, "udp"}));
+    EXPECT_EQ(parsePortSpec("80")[0], (PortMapping{"", 0, 0, 80, "tcp"}));
+    EXPECT_EQ(parsePortSpec("127.0.0.1::80")[0], (PortMapping{"127.0.0.1", 0, 0, 80, "tcp"}));
+    EXPECT_EQ(parsePortSpec("0.0.0.0:80:80")[0].hostIp, "");
+    EXPECT_EQ(parsePortSpec(":80")[0], (PortMapping{"", 0, 0, 80, "tcp"}));
+    EXPECT_EQ(parsePortSpec("80/tcp")[0].proto, "tcp");
+}
+
+TEST(NetPorts, Ranges) {
+    auto v = parsePortSpec("8000-8002:80-82/udp");
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_EQ(v[2], (PortMapping{"", 8002, 0, 82, "udp"}));
+    auto r = parsePortSpec("8000-8010:80");
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0], (PortMapping{"", 8000, 8010, 80, "tcp"}));
+    auto c = parsePortSpec("80-81");
+    ASSERT_EQ(c.size(), 2u);
+    EXPECT_EQ(c[1], (PortMapping{"", 0, 0, 81, "tcp"}));
+}
+
+TEST(NetPorts, Rejects) {
+    for (const char* bad : {"", "/tcp", "80/sctp", "0", "70000", "x:80", "8080:", "1.2.3:80:80",
+                            "8000-8002:80-81", "82-80", "[::1]:80:80", "::1:80:80", "80:80:80:80",
+                            "a.b.c.d:1:2", "-1", "80/", "1-:80"})
+        EXPECT_THROW(parsePortSpec(bad), Error) << bad;
+}
+
+TEST(NetPorts, Format) {
+    EXPECT_EQ(formatMapping(PortMapping{"127.0.0.1", 18080, 0, 80, "tcp"}), "127.0.0.1:18080->80/tcp");
+    EXPECT_EQ(formatMapping(PortMapping{"", 53, 0, 53, "udp"}), "0.0.0.0:53->53/udp");
+}
+
+TEST(NetIpam, Subnet) {
+    auto s = Subnet::parse("10.88.0.0/16");
+    EXPECT_EQ(ipToString(s.gateway()), "10.88.0.1");
+    EXPECT_EQ(ipToString(s.broadcast()), "10.88.255.255");
+    EXPECT_EQ(s.str(), "10.88.0.0/16");
+    for (const char* bad : {"10.88.0.0", "10.88.0.1/16", "10.88.0.0/31", "x/16", "10.88.0.0/16x", "10.88.0.0/"})
+        EXPECT_THROW(Subnet::parse(bad), Error) << bad;
+}
+
+TEST(NetIpam, AllocateLowestReleaseAndReuse) {
+    LeaseTable t(Subnet::parse("10.9.0.0/29"));  // .2 .. .6 usable
+    EXPECT_EQ(t.allocate("a").ip, "10.9.0.2");
+    EXPECT_EQ(t.allocate("b").ip, "10.9.0.3");
+    EXPECT_EQ(t.allocate("c").ip, "10.9.0.4");
+    EXPECT_THROW(t.allocate("a"), Error);
+    ASSERT_TRUE(t.release("b"));
+    EXPECT_FALSE(t.release("b"));
+    EXPECT_EQ(t.allocate("d").ip, "10.9.0.3");  // lowest free again
+    EXPECT_EQ(t.allocate("e").ip, "10.9.0.5");
+    EXPECT_EQ(t.allocate("f").ip, "10.9.0.6");
+    EXPECT_THROW(t.allocate("g"), Error);       // full: broadcast never handed out
+}
+
+TEST(NetIpam, RoundTripAndReclaim) {
+    Subnet s = Subnet::parse("10.88.0.0/16");
+    LeaseTable t(s);
+    auto& a = t.allocate("alive");
+    a.pid = 1;
+    a.veth = "veth00000001";
+    a.ports = {PortMapping{"127.0.0.1", 18080, 0, 80, "tcp"}};
+    t.allocate("dead").pid = 2;
+    auto u = LeaseTable::parse(s, t.serialize());
+    ASSERT_EQ(u.leases().size(), 2u);
+    EXPECT_EQ(u.find("alive")->ports, a.ports);
+    EXPECT_EQ(u.find("alive")->veth, "veth00000001");
+    auto gone = u.reclaim([](const Lease& l) { return l.containerId == "alive"; });
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0].ip, "10.88.0.3");
+    EXPECT_EQ(u.allocate("new").ip, "10.88.0.3");
+    EXPECT_TRUE(LeaseTable::parse(s, "").empty());
+    EXPECT_THROW(LeaseTable::parse(s, "{not json"), Error);
+    EXPECT_THROW(LeaseTable::parse(Subnet::parse("10.77.0.0/16"), t.serialize()), Error);  // subnet changed while in use
+}
+
+TEST(NetIpam, Liveness) {
+    EXPECT_NE(processStartTime(::getpid()), 0u);
+    Lease me;
+    me.pid = ::getpid();
+    me.startTime = processStartTime(me.pid);
+    EXPECT_TRUE(leaseProcessAlive(me));
+    me.startTime += 1;  // same pid, another process: the pid was reused
+    EXPECT_FALSE(leaseProcessAlive(me));
+    Lease none;
+    none.pid = 0x3ffffff;
+    EXPECT_FALSE(leaseProcessAlive(none));
+}
+
+TEST(NetNft, Ruleset) {
+    Subnet s = Subnet::parse("10.88.0.0/16");
+    EXPECT_EQ(renderRuleset("mydock", "mydock0", s, {}), "table ip mydock {}\ndelete table ip mydock\n");
+    Lease l;
+    l.ip = "10.88.0.2";
+    l.containerId = "abc";
+    l.ports = {PortMapping{"127.0.0.1", 18080, 0, 80, "tcp"}, PortMapping{"", 5353, 0, 53, "udp"}};
+    auto r = renderRuleset("mydock", "mydock0", s, {l});
+    EXPECT_NE(r.find("ip saddr 10.88.0.0/16 oifname != \"mydock0\" masquerade"), std::string::npos) << r;
+    EXPECT_NE(r.find("ip daddr 127.0.0.1 tcp dport 18080 dnat to 10.88.0.2:80"), std::string::npos) << r;
+    EXPECT_NE(r.find("    udp dport 5353 dnat to 10.88.0.2:53"), std::string::npos) << r;
+}
+
+TEST(NetFiles, ResolvConfDropsLoopback) {
+    std::string host = "# comment\nsearch example.org\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n"
+                       "nameserver ::1\noptions edns0\n";
+    EXPECT_EQ(filterResolvConf(host), "# comment\nsearch example.org\nnameserver 10.0.0.2\noptions edns0\n");
+    EXPECT_EQ(filterResolvConf("nameserver 127.0.0.1\n"), "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    EXPECT_EQ(filterResolvConf(""), "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+}
+
+TEST(NetFiles, Hosts) {
+    auto h = hostsFileContent("10.88.0.2", "abcdef012345");
+    EXPECT_EQ(h.rfind("127.0.0.1\tlocalhost\n", 0), 0u);
+    EXPECT_NE(h.find("\n10.88.0.2\tabcdef012345\n"), std::string::npos);
+}
+
+TEST(NetPorts, HostPortChecks) {
+    std::uint16_t p = pickFreeHostPort("127.0.0.1", "tcp");
+    EXPECT_NE(p, 0);
+    EXPECT_TRUE(hostPortFree("127.0.0.1", p, "tcp"));
+    EXPECT_THROW(hostPortFree("192.0.2.1", 8080, "tcp"), Error);  // not an address of this host
+}
