@@ -69,6 +69,23 @@ RES=$WORK/samples.txt   # "KEY START END" per sample, "KEY FAIL" per failure
 MAIN_RES=$RES           # (RES points elsewhere during warm-up rounds)
 META=$WORK/meta.txt     # "key<TAB>value" facts for the report
 LOOPDEV=
+# dockerd and podman leave their parent cgroups (docker, libpod_parent) behind: remember which
+# exist now, remove the others (empty by then) at exit.
+cg_parents() {
+    local d
+    for d in /sys/fs/cgroup/*/docker /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/docker \
+        /sys/fs/cgroup/libpod_parent; do
+        [[ -d $d ]] && echo "$d"
+    done
+    return 0
+}
+declare -A CG_BEFORE=()
+for d in $(cg_parents); do CG_BEFORE[$d]=1; done
+# Host paths the peers create whatever their flags (shim sockets, runc state, podman's network
+# and blob-info caches): removed at exit unless they were there before.
+HOST_PATHS=(/run/docker /run/containerd /run/runc /run/containers /var/lib/containers /run/libpod)
+declare -A HOST_BEFORE=()
+for d in "${HOST_PATHS[@]}"; do [[ -e $d ]] && HOST_BEFORE[$d]=1; done
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$META"; }
 PIDS=()
 
@@ -97,6 +114,8 @@ cleanup() {
     local rc=$?
     set +e
     log "cleaning up"
+    [[ -z ${SERVE_SLEEP:-} ]] || kill "$SERVE_SLEEP" 2>/dev/null
+    [[ -z ${WATCHDOG:-} ]] || kill -TERM "$WATCHDOG" 2>/dev/null
     if [[ -n ${DOCKER_SOCK:-} && -S $DOCKER_SOCK ]]; then
         # Containers first (none should be left), then the daemon and its managed containerd.
         dk ps -aq 2>/dev/null | xargs -r "${DOCKER[@]}" rm -f >/dev/null 2>&1
@@ -121,6 +140,17 @@ cleanup() {
     fi
     umount_under "$WORK"
     [[ -z $LOOPDEV ]] || losetup -d "$LOOPDEV"
+    local d
+    for d in "${HOST_PATHS[@]}"; do
+        [[ -e $d && -z ${HOST_BEFORE[$d]:-} ]] || continue
+        case $d in
+        /run/containerd | /run/runc) find "$d" -depth -type d -empty -delete 2>/dev/null ;;  # shared: only if empty
+        *) rm -rf "$d" ;;
+        esac
+    done
+    for d in $(cg_parents); do
+        [[ -z ${CG_BEFORE[$d]:-} ]] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
     rm -rf "$WORK" "$WORK.img"
     exit $rc
 }
@@ -139,7 +169,10 @@ if [[ ${SCRATCH_FS:-loop} == loop ]]; then
     LOOPDEV=$(losetup --direct-io=on -f --show "$WORK.img")
     mount -o nodiscard "$LOOPDEV" "$WORK"
 fi
-mkdir -p "$WORK/log"
+mkdir -p "$WORK/log" "$WORK/tmp"
+# Big temporary files (podman's and skopeo's layer downloads go to /var/tmp by default) stay
+# on the scratch filesystem too, and go with it.
+export TMPDIR=$WORK/tmp
 : >"$RES"
 : >"$META"
 
@@ -348,7 +381,11 @@ if [[ -n ${SERVE:-} ]]; then
     # Profiling aid: keep the registry with the bench images up until Ctrl-C.
     log "serving $IMG_DEBIAN $IMG_APP $IMG_BUSYBOX $IMG_L100 until Ctrl-C"
     # (wait, not a foreground sleep, so that the INT/TERM trap runs at once)
-    while :; do sleep 3600 & wait $!; done
+    while :; do
+        sleep 3600 &
+        SERVE_SLEEP=$!
+        wait $SERVE_SLEEP
+    done
 fi
 
 # A private dockerd: own data-root, exec-root and socket; no bridge, no iptables.
@@ -408,21 +445,48 @@ jq '.process.args = ["/bin/true"] | .process.terminal = false' "$RUNC_BUNDLE/con
     >"$RUNC_BUNDLE/config.json.new" && mv "$RUNC_BUNDLE/config.json.new" "$RUNC_BUNDLE/config.json"
 
 md() { "$MYDOCK_BIN" "$@"; }
+md_untimed() { timeout -k 5 300 "$MYDOCK_BIN" "$@"; }   # set-up pulls: a hang must not stop the run
 
 # ---------------------------------------------------------------------------------------------
 # 6. Measuring
 # ---------------------------------------------------------------------------------------------
 declare -A FAILED=()
 
+# A watchdog for one sample, forked before the clock starts: after SECS it kills this shell's
+# children other than the services and itself (the hung command; a container dies with its
+# engine), so one hang costs a key, not the run.
+MAIN_PID=$$
+watchdog_start() {
+    (
+        trap 'kill "$s" 2>/dev/null; exit 0' TERM
+        sleep "$1" &
+        s=$!
+        wait "$s"
+        local c p skip
+        for c in $(cat "/proc/$MAIN_PID/task/$MAIN_PID/children" 2>/dev/null); do
+            skip=
+            for p in "${PIDS[@]}" "$BASHPID"; do [[ $c == "$p" ]] && skip=1; done
+            [[ -n $skip ]] || kill -KILL "$c" 2>/dev/null || true
+        done
+    ) &
+    WATCHDOG=$!
+}
+watchdog_stop() { kill -TERM "$WATCHDOG" 2>/dev/null; wait "$WATCHDOG" 2>/dev/null || true; }
+
 # sample KEY CMD...: one timed run (bash's $EPOCHREALTIME, no fork for the clock). Output goes
-# to the key's log. A failure marks the key failed and later samples of it are skipped.
+# to the key's log. A failure or a time-out (SAMPLE_TIMEOUT s) marks the key failed and later
+# samples of it are skipped.
+SAMPLE_TIMEOUT=${SAMPLE_TIMEOUT:-300}
 sample() {
-    local key=$1 t0 t1
+    local key=$1 t0 t1 ok=
     shift
     [[ -z ${FAILED[$key]:-} ]] || return 1
+    watchdog_start "$SAMPLE_TIMEOUT"
     t0=$EPOCHREALTIME
-    if "$@" >>"$WORK/log/$key.log" 2>&1 </dev/null; then
-        t1=$EPOCHREALTIME
+    "$@" >>"$WORK/log/$key.log" 2>&1 </dev/null && ok=1
+    t1=$EPOCHREALTIME
+    watchdog_stop
+    if [[ -n $ok ]]; then
         echo "$key $t0 $t1" >>"$RES"
         return 0
     fi
@@ -531,11 +595,11 @@ if want run; then
     log "2. warm start, $N_RUN rounds"
     if [[ -n $MYDOCK_OK ]]; then
         mkdir -p "$WORK/md-warm"
-        md --root "$WORK/md-warm" pull -q "$IMG_BUSYBOX" >"$WORK/log/md-warm-pull.log" 2>&1 ||
+        md_untimed --root "$WORK/md-warm" pull -q "$IMG_BUSYBOX" >"$WORK/log/md-warm-pull.log" 2>&1 ||
             { log "mydock pull of busybox failed: run numbers n/a"; FAILED[run.mydock]=1; FAILED[run.mydock.none]=1; }
     fi
-    dk pull -q "$IMG_BUSYBOX" >/dev/null
-    pm pull -q "$IMG_BUSYBOX" >/dev/null
+    dk pull -q "$IMG_BUSYBOX" >/dev/null || log "docker pull of busybox failed"
+    pm pull -q "$IMG_BUSYBOX" >/dev/null || log "podman pull of busybox failed"
     runc_run() { runc --root "$RUNC_STATE" run --bundle "$RUNC_BUNDLE" "$1"; }
     run_round() {   # ROUND: one run of every engine (interleaved so drift hits all alike)
         local r=$1
@@ -564,16 +628,16 @@ if want disk; then
     # The ideal: each unique layer once, unpacked (measured by unpacking them with the limit
     # program), plus the compressed blobs for stores that keep them.
     fresh "$WORK/limit"
-    "$LIMIT" "$WORK/limit/out" "${APP_BLOBS[@]}" 2>/dev/null
+    "$LIMIT" "$WORK/limit/out" "${APP_BLOBS[@]}" 2>"$WORK/log/limit-disk.log" || log "limit failed"
     meta disk.ideal_unpacked "$(du -sb "$WORK/limit/out" | cut -f1)"
     meta disk.ideal_blobs "$(cat "${APP_BLOBS[@]}" | wc -c)"
     meta disk.app_layer_unpacked "$(du -sb "$WORK/limit/out/3" | cut -f1)"
     fresh "$WORK/limit"
     if [[ -n $MYDOCK_OK ]]; then
         fresh "$WORK/md-disk"
-        if md --root "$WORK/md-disk" pull -q "$IMG_DEBIAN" >"$WORK/log/md-disk.log" 2>&1; then
+        if md_untimed --root "$WORK/md-disk" pull -q "$IMG_DEBIAN" >"$WORK/log/md-disk.log" 2>&1; then
             meta disk.mydock.one "$(du -sb "$WORK/md-disk" | cut -f1)"
-            md --root "$WORK/md-disk" pull -q "$IMG_APP" >>"$WORK/log/md-disk.log" 2>&1 &&
+            md_untimed --root "$WORK/md-disk" pull -q "$IMG_APP" >>"$WORK/log/md-disk.log" 2>&1 &&
                 meta disk.mydock.two "$(du -sb "$WORK/md-disk" | cut -f1)"
         fi
         fresh "$WORK/md-disk"
@@ -596,10 +660,10 @@ if want l100; then
     log "4. the 100-layer image: $N_PULL cold pulls, $N_RUN100 runs"
     for ((i = 1; i <= N_PULL; i++)); do cold_pull_round "$IMG_L100" l100pull mydock docker; done
     docker_clear
-    dk pull -q "$IMG_L100" >/dev/null
+    dk pull -q "$IMG_L100" >/dev/null || log "docker pull of the 100-layer image failed"
     if [[ -n $MYDOCK_OK ]]; then
         fresh "$WORK/md-l100"
-        md --root "$WORK/md-l100" pull -q "$IMG_L100" >"$WORK/log/md-l100.log" 2>&1 ||
+        md_untimed --root "$WORK/md-l100" pull -q "$IMG_L100" >"$WORK/log/md-l100.log" 2>&1 ||
             FAILED[l100run.mydock]=1
     fi
     for ((i = 1; i <= N_RUN100; i++)); do

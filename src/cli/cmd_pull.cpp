@@ -22,7 +22,7 @@ void setupPull(CLI::App* sub, Context& ctx) {
     sub->add_flag("-a,--all-tags", f->allTags, "Download all tagged images in the repository");
     sub->add_option("NAME", f->ref, "NAME[:TAG|@DIGEST]")->required();
     sub->callback([f, &ctx] {
-        if (f->allTags) throw Error("pull --all-tags is not supported by mydock");
+        if (f->allTags) return pullAllTags(ctx, f->ref, f->platform, f->quiet);
         pullImage(ctx, f->ref, f->platform, PullOutputOptions{stdout, f->quiet, true});
     });
 }

@@ -18,6 +18,7 @@
 #include "runtime/container.h"
 #include "runtime/container_store.h"
 #include "runtime/exe_guard.h"
+#include "runtime/monitor.h"
 #include "runtime/process_config.h"
 #include "runtime/run_flags.h"
 #include "runtime/security.h"
@@ -68,9 +69,12 @@ image::Image findOrPull(Context& ctx, image::ImageStore& store, const RunFlags& 
     return pullWithOutput(ctx, f.image, f.platform, f.quiet);
 }
 
+template <class RemoveFn>
+void runAttached(Context& ctx, const RunFlags& f, const runtime::ContainerSpec& spec, runtime::ContainerRecord& rec,
+                 runtime::ContainerStore& containers, RemoveFn& removeIfAuto, runtime::Monitor* monitor);
+
 void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bool entrypointGiven) {
     using namespace runtime;
-    if (f.detach) throw Error("run -d is not supported yet");
     if (!f.publish.empty()) throw Error("run -p is not supported yet (it needs --network bridge)");
     if (!f.interactive && !f.tty && interactiveTerminal()) f.interactive = f.tty = true;
 
@@ -155,6 +159,23 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
     rec.imageId = img.id.str();
     rec.command = spec.argv;
     rec.autoRemove = f.rm;
+    // What inspect shows and stop needs (the image's StopSignal), kept with the record.
+    {
+        const auto& cfg = img.config.config;
+        nlohmann::json c = {{"Hostname", spec.hostname}, {"Env", spec.env}, {"Cmd", userArgs.empty() ? cfg.cmd : userArgs},
+                            {"Image", f.image}, {"WorkingDir", spec.cwd}, {"User", spec.user.unresolved},
+                            {"Entrypoint", entrypointGiven ? std::vector<std::string>{f.entrypoint} : cfg.entrypoint},
+                            {"Tty", f.tty}, {"OpenStdin", f.interactive}, {"AttachStdout", !f.detach},
+                            {"AttachStderr", !f.detach}, {"Labels", cfg.labels}};
+        if (!cfg.stopSignal.empty()) c["StopSignal"] = cfg.stopSignal;
+        rec.extra["Config"] = c;
+        rec.extra["HostConfig"] = {{"NetworkMode", f.network}, {"Privileged", f.privileged},
+                                   {"ReadonlyRootfs", f.readOnly}, {"Memory", spec.resources.memoryBytes},
+                                   {"PidsLimit", spec.resources.pidsLimit}, {"CapAdd", f.capAdd},
+                                   {"CapDrop", f.capDrop}, {"SecurityOpt", f.securityOpts}, {"Init", f.init},
+                                   {"Binds", f.volumes}, {"LogConfig", {{"Type", "json-file"}, {"Config", nlohmann::json::object()}}}};
+        rec.extra["LogPath"] = f.detach ? fs::join(containers.containerDir(spec.id), spec.id + "-json.log") : "";
+    }
     try {
         rec = containers.create(rec);
     } catch (...) {
@@ -171,6 +192,39 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
         dropHold();
     };
 
+    // -d: from here on we are the container's monitor (the CLI only waits for the start).
+    std::optional<Monitor> monitor;
+    if (f.detach) {
+        monitor.emplace();
+        // A pty needs no stdin pipe: the monitor holds its master open.
+        if (f.tty) spec.stdinOpen = false;
+        if (!monitor->fork(rec.extra["LogPath"].get<std::string>(), f.interactive && !f.tty)) {
+            monitor->waitStarted();
+            std::printf("%s\n", spec.id.c_str());
+            return;
+        }
+        int code = 0;
+        try {
+            runAttached(ctx, f, spec, rec, containers, removeIfAuto, &*monitor);
+            code = ctx.exitCode;
+        } catch (const Error& e) {
+            monitor->reportFailed(e.what(), e.exitCode());
+            code = e.exitCode();
+        } catch (const std::exception& e) {
+            monitor->reportFailed(e.what(), kExitEngineError);
+            code = kExitEngineError;
+        }
+        monitor->finishOutput();
+        ::_exit(code);
+    }
+    runAttached(ctx, f, spec, rec, containers, removeIfAuto, nullptr);
+}
+
+// Runs the container to its end and records it (in the foreground mydock, or in the monitor).
+template <class RemoveFn>
+void runAttached(Context& ctx, const RunFlags& f, const runtime::ContainerSpec& spec, runtime::ContainerRecord& rec,
+                 runtime::ContainerStore& containers, RemoveFn& removeIfAuto, runtime::Monitor* monitor) {
+    using namespace runtime;
     FileLock running = containers.lockRunning(spec.id);
     ExitStatus st;
     try {
@@ -179,6 +233,7 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
             rec.pid = pid;
             rec.startedAt = nowRfc3339();
             containers.save(rec);
+            if (monitor) monitor->reportStarted();
         });
     } catch (const Error& e) {
         // docker keeps a container that failed to start as "Created", with the error.
@@ -198,6 +253,8 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
         removeIfAuto();
         throw;
     }
+    // The log is complete before the record says so (logs -f and wait stop at the lock).
+    if (monitor) monitor->finishOutput();
     rec.state = "exited";
     rec.pid = 0;
     rec.exitCode = st.code;

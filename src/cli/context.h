@@ -2,6 +2,7 @@
 // ($ROOT/config.json or /etc/mydock/config.json) and the process-wide settings.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@ namespace mydock::cli {
 struct EngineConfig {
     std::vector<std::string> registryMirrors;
     std::vector<std::string> insecureRegistries;
+    // Bounds on one layer's unpacked tar ("max-layer-size": bytes or "10g"; "max-layer-entries").
+    // 0 = the unpacker's default (image::UnpackLimits).
+    std::uint64_t maxLayerSize = 0;
+    std::uint64_t maxLayerEntries = 0;
 };
 
 struct Context {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "cli/image_format.h"
 #include "cli/registry_options.h"
@@ -136,14 +137,25 @@ bool hasExplicitTagOrDigest(const std::string& raw) {
 
 }  // namespace
 
-image::Image pullImage(Context& ctx, const std::string& rawRef, const std::string& platform,
-                       const PullOutputOptions& opts) {
-    registry::Reference ref = registry::Reference::parse(rawRef);
+namespace {
+
+image::PullOptions pullOptionsFor(const Context& ctx, const std::string& platform) {
     image::PullOptions po;
     if (!platform.empty()) {
         po.platform = registry::Platform::parse(platform);
         po.platformGiven = true;
     }
+    if (ctx.config.maxLayerSize > 0) po.limits.maxBytes = ctx.config.maxLayerSize;
+    if (ctx.config.maxLayerEntries > 0) po.limits.maxEntries = ctx.config.maxLayerEntries;
+    return po;
+}
+
+}  // namespace
+
+image::Image pullImage(Context& ctx, const std::string& rawRef, const std::string& platform,
+                       const PullOutputOptions& opts) {
+    registry::Reference ref = registry::Reference::parse(rawRef);
+    image::PullOptions po = pullOptionsFor(ctx, platform);
     Renderer r(opts.out, opts.quiet);
     if (opts.printReference && !hasExplicitTagOrDigest(rawRef)) r.message("Using default tag: " + ref.tag);
 
@@ -162,6 +174,37 @@ image::Image pullImage(Context& ctx, const std::string& rawRef, const std::strin
         std::fflush(opts.out);
     }
     return std::move(res.image);
+}
+
+void pullAllTags(Context& ctx, const std::string& rawRef, const std::string& platform, bool quiet) {
+    // docker refuses a tag or digest with -a (reference.IsNameOnly).
+    if (hasExplicitTagOrDigest(rawRef)) throw Error("tag can't be used with --all-tags/-a");
+    registry::Reference repo = registry::Reference::parse(rawRef);
+    image::PullOptions po = pullOptionsFor(ctx, platform);
+    Renderer r(stdout, quiet);
+
+    auto access = makeRegistryAccess(ctx);
+    registry::Client client(access->options);
+    std::vector<std::string> tags = client.listTags(repo);
+    if (tags.empty()) throw Error("repository " + repo.familiarRepository() + " has no tags");
+
+    image::ClientSource source(client);
+    image::ImageStore store(ctx.root);
+    image::Puller puller(store, source, po);
+    // As docker's daemon: one section per tag (stopping at the first failure), then a single
+    // status line naming the repository.
+    bool newer = false;
+    for (const auto& tag : tags) {
+        registry::Reference ref = repo;
+        ref.tag = tag;
+        image::PullResult res = puller.pull(ref, &r);
+        r.message("Digest: " + res.digest.str());
+        newer = newer || res.newer;
+    }
+    r.message(std::string("Status: ") + (newer ? "Downloaded newer image for " : "Image is up to date for ") +
+              repo.familiarRepository());
+    std::fprintf(stdout, "%s\n", repo.repository().c_str());
+    std::fflush(stdout);
 }
 
 }  // namespace mydock::cli

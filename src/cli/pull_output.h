@@ -23,6 +23,11 @@ struct PullOutputOptions {
 image::Image pullImage(Context& ctx, const std::string& ref, const std::string& platform,
                        const PullOutputOptions& opts);
 
+// `pull -a REPO`: every tag the registry lists for REPO (a name without tag or digest, else
+// Error "tag can't be used with --all-tags/-a"), one section per tag, then docker's single
+// "Status: ... for REPO" line and the repository's full name, on stdout.
+void pullAllTags(Context& ctx, const std::string& repo, const std::string& platform, bool quiet);
+
 // What `run` calls when the image is missing or --pull always: progress on stderr (as
 // docker's run does), no trailing reference line; `quiet` (run -q) prints nothing.
 // Hold an image::ImageStore::UseGuard around this call and your addHold() so that no

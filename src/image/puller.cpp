@@ -241,7 +241,7 @@ PullResult Puller::pull(const registry::Reference& ref, PullObserver* observer) 
             SlotGuard slot{&slots};
 
             auto staging = store_.stageLayer();
-            LayerUnpacker unpacker(staging.tree(), UnpackLimits{});
+            LayerUnpacker unpacker(staging.tree(), opts_.limits);
             CancellableSink sink(unpacker, cancel);
             auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
             std::int64_t lastDone = -1;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "image/image_store.h"
+#include "image/layer_unpack.h"
 #include "registry/client.h"
 #include "registry/reference.h"
 #include "registry/types.h"
@@ -69,6 +70,7 @@ struct PullOptions {
     bool platformGiven = false;      // --platform: a single-arch image must match it
     int maxConcurrent = 8;           // layer downloads in flight at once
     std::int64_t maxConfigBytes = 16 << 20;
+    UnpackLimits limits;             // per layer: unpacked bytes and tar entries
 };
 
 struct PullResult {

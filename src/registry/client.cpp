@@ -3,6 +3,7 @@
 #include "registry/client.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <exception>
 #include <filesystem>
@@ -611,6 +612,91 @@ FetchedManifest Client::getManifest(const Reference& ref, const std::string& tag
             m.mediaType = ct;
             return m;
         });
+    });
+}
+
+namespace {
+// The target of a Link header's rel="next" entry ("</v2/x/tags/list?n=2&last=b>; rel=\"next\""),
+// or "" when there is none.
+std::string nextLink(const HttpResponse& r) {
+    for (const std::string& h : r.headersAll("link")) {
+        std::size_t pos = 0;
+        while (pos < h.size()) {
+            auto lt = h.find('<', pos);
+            if (lt == std::string::npos) break;
+            auto gt = h.find('>', lt);
+            if (gt == std::string::npos) break;
+            auto end = h.find(',', gt);
+            std::string params = h.substr(gt + 1, end == std::string::npos ? std::string::npos : end - gt - 1);
+            std::string lower;
+            for (char c : params) if (c != ' ' && c != '"') lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            if (lower.find("rel=next") != std::string::npos) return h.substr(lt + 1, gt - lt - 1);
+            if (end == std::string::npos) break;
+            pos = end + 1;
+        }
+    }
+    return "";
+}
+}  // namespace
+
+std::vector<std::string> Client::listTags(const Reference& ref) {
+    checkRepository(ref);
+    constexpr std::size_t kMaxBody = 16u << 20;   // one page's JSON
+    constexpr int kMaxPages = 10000;              // a registry that links in a circle
+    const std::string what = "tags of " + ref.familiarRepository();
+    auto eps = impl_->endpointsFor(ref);
+
+    return impl_->overEndpoints(eps, [&](Endpoint& ep) {
+        std::vector<std::string> tags;
+        std::string path = "/v2/" + ref.path + "/tags/list";
+        std::set<std::string> seen;
+        for (int page = 0; !path.empty(); ++page) {
+            if (!seen.insert(path).second)
+                throw Error("registry " + ep.hostPort + " links the pages of " + what + " in a circle");
+            if (page >= kMaxPages) throw Error("registry " + ep.hostPort + " sent more than " + std::to_string(kMaxPages) + " pages of " + what);
+            path = impl_->retrying([&] {
+                std::string body;
+                bool tooBig = false;
+                HttpRequest tmpl;
+                tmpl.headers.push_back("Accept: application/json");
+                tmpl.onHeaders = [&](const HttpResponse&) {
+                    body.clear();
+                    return true;
+                };
+                tmpl.onData = [&](const char* p, std::size_t n) {
+                    if (body.size() + n > kMaxBody) {
+                        tooBig = true;
+                        return false;
+                    }
+                    body.append(p, n);
+                    return true;
+                };
+                HttpResult r = impl_->exchange(ep, path, scopeFor(ref), tmpl);
+                if (tooBig) throw Error("a page of " + what + " is larger than " + std::to_string(kMaxBody) + " bytes: refused");
+                impl_->checkTransport(r, ep.hostPort);
+                if (r.response.status != 200) impl_->throwStatus(r.response, ep, ref, what);
+                try {
+                    auto j = nlohmann::json::parse(body);
+                    if (j.contains("tags") && !j["tags"].is_null()) {   // distribution sends null for none
+                        for (const auto& t : j.at("tags")) {
+                            std::string tag = t.get<std::string>();
+                            if (!validTag(tag)) throw Error("invalid tag \"" + tag.substr(0, 200) + "\"");
+                            tags.push_back(std::move(tag));
+                        }
+                    }
+                } catch (const std::exception& e) {
+                    throw Error("registry " + ep.hostPort + " sent an invalid list of " + what + ": " + e.what());
+                }
+                std::string next = nextLink(r.response);
+                if (next.empty()) return next;
+                // The next page must stay on this registry: a path, or this endpoint's own URL.
+                if (next.starts_with(ep.base + "/")) next = next.substr(ep.base.size());
+                if (!next.starts_with("/v2/"))
+                    throw Error("registry " + ep.hostPort + " sent a Link to another place: " + next.substr(0, 200));
+                return next;
+            });
+        }
+        return tags;
     });
 }
 

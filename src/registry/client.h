@@ -79,6 +79,11 @@ public:
     // by tag or by digest; a digest given is verified. Thread-safe.
     FetchedManifest getManifest(const Reference& ref, const std::string& tagOrDigest);
 
+    // GET /v2/<name>/tags/list, following the Link header's rel="next" pages (same
+    // registry only), with auth and retries as getManifest. Every tag is checked against
+    // docker's tag grammar. Returns the tags in the registry's order. Thread-safe.
+    std::vector<std::string> listTags(const Reference& ref);
+
     // Streams the blob `d` of `ref`'s repository into `sink`, verifying size and digest as
     // it goes; throws (after bounded retries, resuming with Range where allowed) on failure.
     // Nothing is trusted until this returns. Thread-safe; call from many threads at once.

@@ -3,6 +3,7 @@
 // over the close-on-exec report pipe, then the child _exits. Nothing throws out of here.
 #include <fcntl.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -210,11 +211,24 @@ ChildIdentity resolveIdentity(const ContainerSpec& spec, std::vector<gid_t>& gro
     return id;
 }
 
+// Die with mydock (unless detached): a container must never outlive a killed `run`. The
+// parent-death signal only covers a death *after* prctl(), so we then look whether the parent
+// is already gone: the report pipe's read end lives only in the parent (we closed ours, it is
+// O_CLOEXEC elsewhere), so POLLERR on our write end means it died, and nobody would ever
+// signal us. `rearm`: setuid/setgid clear the signal (commit_creds), so it is set again after
+// the identity change; there a seccomp profile may refuse prctl, which must not fail the run.
+void dieWithParent(int reportFd, bool rearm) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 && !rearm) fail("init", "PR_SET_PDEATHSIG", errno);
+    struct pollfd p {};
+    p.fd = reportFd;
+    p.events = 0;   // POLLERR/POLLHUP are always reported
+    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) ::_exit(125);
+}
+
 [[noreturn]] void run(const ChildArgs& a) {
     const ContainerSpec& spec = *a.spec;
     resetSignals();
-    // Die with mydock (unless detached): a container must never outlive a killed `run`.
-    if (spec.dieWithParent) check(::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "init", "PR_SET_PDEATHSIG");
+    if (spec.dieWithParent) dieWithParent(a.reportFd, false);
     waitForParent(a.syncFd);
     // Now that we are in our cgroup: a cgroup namespace rooted there, so the container sees
     // its own cgroup as "/" (skipped where the kernel has none).
@@ -251,6 +265,7 @@ ChildIdentity resolveIdentity(const ContainerSpec& spec, std::vector<gid_t>& gro
     // fds >= 3 close-on-exec, no_new_privs, bounding set, uid/gid/groups, capabilities,
     // seccomp, chdir: in runc's order (security.h).
     checkSys(finalizeProcess(*a.plan, id, spec.cwd.empty() ? "/" : spec.cwd.c_str()), "security");
+    if (spec.dieWithParent) dieWithParent(a.reportFd, true);
     execCommand(argv, env, a.reportFd);
 }
 

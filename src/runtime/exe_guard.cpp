@@ -1,5 +1,6 @@
 // See exe_guard.h.
 #include "runtime/exe_guard.h"
+#include "runtime/mount_flags.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -34,17 +35,6 @@ std::string selfExePath() {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
-unsigned long lockedFlags(const struct statvfs& sv) {
-    unsigned long fl = 0;
-    if (sv.f_flag & ST_NOSUID) fl |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV) fl |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC) fl |= MS_NOEXEC;
-    if (sv.f_flag & ST_NOATIME) fl |= MS_NOATIME;
-    if (sv.f_flag & ST_NODIRATIME) fl |= MS_NODIRATIME;
-    if (sv.f_flag & ST_RELATIME) fl |= MS_RELATIME;
-    return fl;
-}
-
 }  // namespace
 
 bool selfExeIsReadOnly() {
@@ -74,7 +64,7 @@ void protectSelfExe() {
     if (::statvfs(exe.c_str(), &sv) < 0) throwErrno("statvfs " + exe);
     // Read-only, keeping the flags the kernel won't let a bind remount drop.
     if (::mount(exe.c_str(), exe.c_str(), nullptr,
-                MS_BIND | MS_REMOUNT | MS_RDONLY | lockedFlags(sv), nullptr) < 0)
+                MS_BIND | MS_REMOUNT | MS_RDONLY | lockedMountFlags(sv), nullptr) < 0)
         throwErrno("remount " + exe + " read-only");
 
     std::vector<std::string> args;

@@ -1,5 +1,6 @@
 // The parent-side plan and the child-side sequence that applies it (see security.h).
 #include "runtime/security.h"
+#include "runtime/mount_flags.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -103,19 +104,6 @@ SysFailure maskOne(const char* path) noexcept {
     return {errno, "mount a read-only tmpfs over a masked directory"};
 }
 
-unsigned long keptFlags(const struct statvfs& sv) noexcept {
-    // A read-only bind remount must repeat the locked flags of the mount it sits on, or the
-    // kernel refuses it (EPERM) when they were set by a more privileged mounter.
-    unsigned long fl = 0;
-    if (sv.f_flag & ST_NOSUID) fl |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV) fl |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC) fl |= MS_NOEXEC;
-    if (sv.f_flag & ST_NOATIME) fl |= MS_NOATIME;
-    if (sv.f_flag & ST_NODIRATIME) fl |= MS_NODIRATIME;
-    if (sv.f_flag & ST_RELATIME) fl |= MS_RELATIME;
-    return fl;
-}
-
 SysFailure readonlyOne(const char* path) noexcept {
     // Bind the path onto itself so it becomes a mount point of its own...
     if (::mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
@@ -125,7 +113,7 @@ SysFailure readonlyOne(const char* path) noexcept {
     struct statvfs sv {};
     if (::statvfs(path, &sv) < 0) return {errno, "statvfs on a read-only path"};
     // ...then make that mount read-only (/proc/sys: no sysctl writes from the container).
-    if (::mount(path, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keptFlags(sv), nullptr) < 0)
+    if (::mount(path, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | lockedMountFlags(sv), nullptr) < 0)
         return {errno, "remount a read-only path read-only"};
     return {};
 }
@@ -187,7 +175,7 @@ SysFailure restrictDeviceNodes() noexcept {
     ::close(dir);
     struct statvfs sv {};
     if (::statvfs("/dev", &sv) < 0) return {errno, "statvfs /dev"};
-    unsigned long fl = keptFlags(sv) | MS_NODEV;
+    unsigned long fl = lockedMountFlags(sv) | MS_NODEV;
     // A bind remount resets the atime mode unless given: keep /dev's strictatime.
     if (!(sv.f_flag & (ST_RELATIME | ST_NOATIME))) fl |= MS_STRICTATIME;
     if (sv.f_flag & ST_RDONLY) fl |= MS_RDONLY;

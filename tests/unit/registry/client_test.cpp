@@ -542,3 +542,73 @@ TEST(Client, CheckLogin) {
 }
 
 }  // namespace
+
+TEST(Client, ListTagsFollowsLinkPagesWithAuthAndRetries) {
+    std::atomic<int> tokens{0}, page2Calls{0};
+    std::unique_ptr<TestServer> srv;
+    srv = std::make_unique<TestServer>([&](const TestRequest& r) {
+        if (r.path() == "/token") {
+            EXPECT_TRUE(contains(r.query(), "scope=repository%3Atest%2Frepo%3Apull")) << r.query();
+            ++tokens;
+            return TestResponse::json(200, R"({"token":"T1","expires_in":300})");
+        }
+        if (r.header("authorization") != "Bearer T1") {
+            TestResponse u = TestResponse::json(401, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})");
+            u.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"" + srv->url() + "/token\",service=\"s\"");
+            return u;
+        }
+        if (r.path() != "/v2/test/repo/tags/list") return notFound("NAME_UNKNOWN", "x");
+        if (r.query().empty()) {
+            TestResponse t = TestResponse::json(200, R"({"name":"test/repo","tags":["a","b"]})");
+            // A relative next link, with another rel before it, as distribution writes it.
+            t.headers.emplace_back("Link", "</elsewhere>; rel=\"prev\", </v2/test/repo/tags/list?n=2&last=b>; rel=\"next\"");
+            return t;
+        }
+        if (r.query() == "n=2&last=b") {
+            if (page2Calls++ == 0) return TestResponse::json(503, "{}");   // retried
+            TestResponse t = TestResponse::json(200, R"({"name":"test/repo","tags":["c","d"]})");
+            t.headers.emplace_back("Link", "<" + srv->url() + "/v2/test/repo/tags/list?n=2&last=d>; rel=\"next\"");
+            return t;
+        }
+        if (r.query() == "n=2&last=d") return TestResponse::json(200, R"({"name":"test/repo","tags":["e"]})");
+        return TestResponse::json(400, "{}");
+    });
+    Client c(fastOptions());
+    std::vector<std::string> want{"a", "b", "c", "d", "e"};
+    EXPECT_EQ(c.listTags(refOn(*srv)), want);
+    EXPECT_EQ(tokens.load(), 1);
+    EXPECT_EQ(page2Calls.load(), 2);
+    EXPECT_EQ(srv->count("/v2/test/repo/tags/list"), 3 + 1);   // 3 pages, 1 retry (the /v2/ ping met the 401)
+}
+
+TEST(Client, ListTagsRefusesBadAnswers) {
+    TestServer srv([](const TestRequest& r) {
+        if (r.path() == "/v2/") return TestResponse::json(200, "{}");
+        if (r.path() == "/v2/test/empty/tags/list") return TestResponse::json(200, R"({"name":"test/empty","tags":null})");
+        if (r.path() == "/v2/test/away/tags/list") {
+            TestResponse t = TestResponse::json(200, R"({"tags":["a"]})");
+            t.headers.emplace_back("Link", "<http://127.0.0.2:1/v2/test/away/tags/list?last=a>; rel=\"next\"");
+            return t;
+        }
+        if (r.path() == "/v2/test/badtag/tags/list") return TestResponse::json(200, R"({"tags":["ok","../x"]})");
+        if (r.path() == "/v2/test/garbage/tags/list") return TestResponse::json(200, "not json");
+        if (r.path() == "/v2/test/loop/tags/list") {
+            TestResponse t = TestResponse::json(200, R"({"tags":[]})");
+            t.headers.emplace_back("Link", "</v2/test/loop/tags/list>; rel=\"next\"");
+            return t;
+        }
+        return notFound("NAME_UNKNOWN", "repository name not known to registry");
+    });
+    Client c(fastOptions());
+    EXPECT_TRUE(c.listTags(refOn(srv, "test/empty")).empty());
+    std::string e = errorOf([&] { c.listTags(refOn(srv, "test/away")); });
+    EXPECT_TRUE(contains(e, "Link to another place")) << e;
+    e = errorOf([&] { c.listTags(refOn(srv, "test/badtag")); });
+    EXPECT_TRUE(contains(e, "invalid tag")) << e;
+    e = errorOf([&] { c.listTags(refOn(srv, "test/garbage")); });
+    EXPECT_TRUE(contains(e, "invalid list of tags")) << e;
+    e = errorOf([&] { c.listTags(refOn(srv, "test/nope")); });
+    EXPECT_TRUE(contains(e, "pull access denied")) << e;
+    e = errorOf([&] { c.listTags(refOn(srv, "test/loop")); });
+    EXPECT_TRUE(contains(e, "in a circle")) << e;
+}
