@@ -7,9 +7,10 @@ build_deps=(g++ cmake ninja-build pkg-config libcurl4-openssl-dev libarchive-dev
     nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev zlib1g-dev libzstd-dev libseccomp-dev)
 # docker-registry: the registry the tests and the demo start; busybox-static: the demo and
 # fixture image's content; skopeo/umoci: manual checks; bats/jq/curl/python3/openssl/zstd:
-# the end-to-end tests and their fixtures; iproute2/util-linux/procps: netns, mounts, pgrep.
+# the end-to-end tests and their fixtures; iproute2/util-linux/procps: netns, mounts, pgrep;
+# nftables: the bridge network's NAT and published ports.
 test_deps=(docker-registry busybox-static umoci skopeo bats jq curl openssl python3 zstd iproute2
-    util-linux procps tar ca-certificates)
+    util-linux procps tar ca-certificates nftables)
 extra_deps=("$@")
 
 missing=()

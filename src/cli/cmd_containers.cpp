@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "cli/context.h"
@@ -15,6 +17,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "image/image_store.h"
+#include "runtime/cgroup.h"
 #include "runtime/container_store.h"
 
 namespace mydock::cli {
@@ -102,7 +105,29 @@ std::string commandLine(const runtime::ContainerRecord& r) {
 
 struct PsFlags {
     bool all = false, quiet = false, noTrunc = false;
+    std::vector<std::string> filters;   // status=running|exited|created, name=, id=
 };
+
+// docker's -f KEY=VALUE: the same key ORs, different keys AND. A status filter implies -a.
+bool matches(const runtime::ContainerRecord& r, const std::vector<std::string>& filters) {
+    std::map<std::string, std::vector<std::string>> by;
+    for (const auto& f : filters) {
+        auto eq = f.find('=');
+        if (eq == std::string::npos) throw Error("invalid filter '" + f + "'");
+        by[f.substr(0, eq)].push_back(f.substr(eq + 1));
+    }
+    for (const auto& [key, values] : by) {
+        bool any = false;
+        for (const auto& v : values) {
+            if (key == "status") any |= r.state == v;
+            else if (key == "name") any |= r.name.find(v) != std::string::npos;
+            else if (key == "id") any |= r.id.rfind(v, 0) == 0;
+            else throw Error("invalid filter '" + key + "'");
+        }
+        if (!any) return false;
+    }
+    return true;
+}
 
 void ps(Context& ctx, const PsFlags& f) {
     runtime::ContainerStore store(ctx.root);
@@ -110,7 +135,9 @@ void ps(Context& ctx, const PsFlags& f) {
     if (!f.quiet) rows.push_back({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
     std::string out;
     for (const auto& r : store.list()) {
-        if (!f.all && r.state != "running") continue;
+        bool statusFilter = std::any_of(f.filters.begin(), f.filters.end(), [](const std::string& x) { return x.rfind("status=", 0) == 0; });
+        if (!f.all && !statusFilter && r.state != "running") continue;
+        if (!matches(r, f.filters)) continue;
         std::string id = f.noTrunc ? r.id : r.id.substr(0, 12);
         if (f.quiet) {
             out += id + "\n";
@@ -145,6 +172,8 @@ void rmOne(Context& ctx, runtime::ContainerStore& store, const std::string& ref,
     }
     store.remove(rec->id);
     image::ImageStore(ctx.root).dropHold(rec->id);
+    // A container whose monitor was killed left its (empty) cgroup behind: collected here too.
+    runtime::cleanupStaleCgroups();
 }
 
 void rm(Context& ctx, const RmFlags& f) {
@@ -170,6 +199,7 @@ void registerContainers(CLI::App& app, Context& ctx) {
     psCmd->add_flag("-a,--all", pf->all, "Show all containers (default shows just running)");
     psCmd->add_flag("-q,--quiet", pf->quiet, "Only display container IDs");
     psCmd->add_flag("--no-trunc", pf->noTrunc, "Don't truncate output");
+    psCmd->add_option("-f,--filter", pf->filters, "Filter output based on conditions provided")->allow_extra_args(false);
     psCmd->callback([pf, &ctx] { ps(ctx, *pf); });
 
     auto rf = std::make_shared<RmFlags>();

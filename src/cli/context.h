@@ -40,6 +40,7 @@ void registerInspect(CLI::App& app, Context& ctx);
 void registerLogin(CLI::App& app, Context& ctx);   // login and logout
 void registerRun(CLI::App& app, Context& ctx);
 void registerContainers(CLI::App& app, Context& ctx);   // ps, rm
+void registerLifecycle(CLI::App& app, Context& ctx);    // logs, stop, kill, wait
 void registerSystem(CLI::App& app, Context& ctx);  // system check/prune/df, info
 void registerVersion(CLI::App& app, Context& ctx);
 

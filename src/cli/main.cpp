@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     cli::registerLogin(app, ctx);
     cli::registerRun(app, ctx);
     cli::registerContainers(app, ctx);
+    cli::registerLifecycle(app, ctx);
     cli::registerSystem(app, ctx);
     cli::registerVersion(app, ctx);
 

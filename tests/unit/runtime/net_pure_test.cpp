@@ -78,10 +78,11 @@ TEST(NetIpam, RoundTripAndReclaim) {
     a.pid = 1;
     a.veth = "veth00000001";
     a.ports = {PortMapping{"127.0.0.1", 18080, 0, 80, "tcp"}};
+    const auto ports = a.ports;  // `a` dangles once the next allocate grows the table
     t.allocate("dead").pid = 2;
     auto u = LeaseTable::parse(s, t.serialize());
     ASSERT_EQ(u.leases().size(), 2u);
-    EXPECT_EQ(u.find("alive")->ports, a.ports);
+    EXPECT_EQ(u.find("alive")->ports, ports);
     EXPECT_EQ(u.find("alive")->veth, "veth00000001");
     auto gone = u.reclaim([](const Lease& l) { return l.containerId == "alive"; });
     ASSERT_EQ(gone.size(), 1u);
