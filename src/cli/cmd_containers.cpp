@@ -170,8 +170,9 @@ void rmOne(Context& ctx, runtime::ContainerStore& store, const std::string& ref,
         std::string lock = fs::join(store.containerDir(rec->id), "running.lock");
         for (int i = 0; i < 100 && !FileLock::tryLock(lock, FileLock::Mode::Exclusive); ++i) ::usleep(100 * 1000);
     }
-    store.remove(rec->id);
+    // The hold goes first: a hold never outlives its container's record.
     image::ImageStore(ctx.root).dropHold(rec->id);
+    store.remove(rec->id);
     // A container whose monitor was killed left its (empty) cgroup behind: collected here too.
     runtime::cleanupStaleCgroups();
 }

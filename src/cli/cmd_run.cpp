@@ -112,27 +112,19 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
 
     image::ImageStore store(ctx.root);
     ContainerStore containers(ctx.root);
-    // --rm containers of a mydock that was killed: removed now, as it would have done.
+    // Leftovers of mydock processes killed at any instant: --rm containers that were running,
+    // container dirs whose record was never written, and holds whose container is gone (a
+    // hold only exists while its record does: made after it, dropped before it).
     for (const auto& dead : containers.sweepDeadAutoRemoved()) store.dropHold(dead);
+    containers.sweepIncomplete();
+    store.sweepHolds([&](const std::string& holder) { return fs::exists(containers.containerDir(holder)); });
+
     image::Image img;
+    ContainerRecord rec;
     {
         // No rmi/prune may delete the image between finding it and holding it.
         image::ImageStore::UseGuard guard(store);
         img = findOrPull(ctx, store, f);
-        store.addHold(spec.id, img.id);
-    }
-    bool holding = true;
-    auto dropHold = [&] {
-        if (!holding) return;
-        holding = false;
-        try {
-            store.dropHold(spec.id);
-        } catch (const std::exception& e) {
-            log::warn(std::string("releasing the image: ") + e.what());
-        }
-    };
-
-    try {
         const auto& cfg = img.config.config;
         std::optional<std::string> ep;
         if (entrypointGiven) ep = f.entrypoint;
@@ -147,21 +139,14 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
         spec.terminal = f.tty;
         spec.stdinOpen = f.interactive;
         spec.containerDir = containers.containerDir(spec.id);
-    } catch (...) {
-        dropHold();
-        throw;
-    }
 
-    ContainerRecord rec;
-    rec.id = spec.id;
-    rec.name = f.name;
-    rec.image = f.image;
-    rec.imageId = img.id.str();
-    rec.command = spec.argv;
-    rec.autoRemove = f.rm;
-    // What inspect shows and stop needs (the image's StopSignal), kept with the record.
-    {
-        const auto& cfg = img.config.config;
+        rec.id = spec.id;
+        rec.name = f.name;
+        rec.image = f.image;
+        rec.imageId = img.id.str();
+        rec.command = spec.argv;
+        rec.autoRemove = f.rm;
+        // What inspect shows and stop needs (the image's StopSignal), kept with the record.
         nlohmann::json c = {{"Hostname", spec.hostname}, {"Env", spec.env}, {"Cmd", userArgs.empty() ? cfg.cmd : userArgs},
                             {"Image", f.image}, {"WorkingDir", spec.cwd}, {"User", spec.user.unresolved},
                             {"Entrypoint", entrypointGiven ? std::vector<std::string>{f.entrypoint} : cfg.entrypoint},
@@ -175,21 +160,32 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
                                    {"CapDrop", f.capDrop}, {"SecurityOpt", f.securityOpts}, {"Init", f.init},
                                    {"Binds", f.volumes}, {"LogConfig", {{"Type", "json-file"}, {"Config", nlohmann::json::object()}}}};
         rec.extra["LogPath"] = f.detach ? fs::join(containers.containerDir(spec.id), spec.id + "-json.log") : "";
-    }
-    try {
         rec = containers.create(rec);
-    } catch (...) {
-        dropHold();
-        throw;
+        try {
+            store.addHold(spec.id, img.id);
+        } catch (...) {
+            containers.remove(spec.id);
+            throw;
+        }
     }
+    bool holding = true;
+    auto dropHold = [&] {
+        if (!holding) return;
+        holding = false;
+        try {
+            store.dropHold(spec.id);
+        } catch (const std::exception& e) {
+            log::warn(std::string("releasing the image: ") + e.what());
+        }
+    };
     auto removeIfAuto = [&] {
         if (!f.rm) return;
+        dropHold();  // before the record: a hold never outlives its container
         try {
             containers.remove(spec.id);
         } catch (const std::exception& e) {
             log::warn(std::string("removing the container: ") + e.what());
         }
-        dropHold();
     };
 
     // -d: from here on we are the container's monitor (the CLI only waits for the start).

@@ -442,6 +442,16 @@ std::vector<std::string> ImageStore::holdersOf(const Digest& imageId) const {
     return out;
 }
 
+std::vector<std::string> ImageStore::sweepHolds(const std::function<bool(const std::string&)>& exists) {
+    std::vector<std::string> dropped;
+    for (const auto& [holder, image] : holds()) {
+        if (exists(holder)) continue;
+        dropHold(holder);
+        dropped.push_back(holder);
+    }
+    return dropped;
+}
+
 std::vector<std::pair<std::string, Digest>> ImageStore::holds() const {
     std::vector<std::pair<std::string, Digest>> out;
     for (const auto& name : listDir(path("holds"))) {

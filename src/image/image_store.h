@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,9 @@ public:
     void addHold(const std::string& holder, const Digest& imageId);
     void dropHold(const std::string& holder);
     std::vector<std::string> holdersOf(const Digest& imageId) const;
+    // Drops the holds whose holder `exists` says is gone (its owner was killed between the
+    // two steps of making or removing it); returns the holders dropped.
+    std::vector<std::string> sweepHolds(const std::function<bool(const std::string&)>& exists);
 
     // Keeps GC (rmi, prune) from deleting anything while alive: take one before find() and
     // keep it until addHold() has returned, so the image cannot vanish in between. Pulls hold

@@ -187,6 +187,21 @@ std::vector<std::string> ContainerStore::sweepDeadAutoRemoved() const {
     return out;
 }
 
+void ContainerStore::sweepIncomplete() const {
+    FileLock names(fs::join(dir_, ".names.lock"), FileLock::Mode::Exclusive);
+    DIR* d = ::opendir(dir_.c_str());
+    if (!d) throwErrno("open " + dir_);
+    std::unique_ptr<DIR, int (*)(DIR*)> g(d, ::closedir);
+    while (struct dirent* e = ::readdir(d)) {
+        if (!isHexId(e->d_name) || fs::exists(fs::join(containerDir(e->d_name), "config.json"))) continue;
+        try {
+            fs::removeTree(containerDir(e->d_name));
+        } catch (const std::exception& ex) {
+            log::warn(std::string("removing incomplete container ") + e->d_name + ": " + ex.what());
+        }
+    }
+}
+
 FileLock ContainerStore::lockRunning(const std::string& id) const {
     return FileLock(fs::join(containerDir(id), "running.lock"), FileLock::Mode::Exclusive);
 }

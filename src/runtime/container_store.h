@@ -59,6 +59,9 @@ public:
     // lock is free): what that mydock would have removed. Returns their ids (for the caller
     // to release their image holds).
     std::vector<std::string> sweepDeadAutoRemoved() const;
+    // Removes container dirs whose record was never written (a mydock killed inside
+    // create()); safe against a create() in progress, which holds the same lock.
+    void sweepIncomplete() const;
 
     // Held by the mydock running the container for as long as it runs.
     FileLock lockRunning(const std::string& id) const;
