@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "cli/context.h"
+#include "cli/each_name.h"
 #include "cli/image_format.h"
 #include "cli/inspect_hooks.h"
 #include "common/error.h"
@@ -179,17 +180,7 @@ void rmOne(Context& ctx, runtime::ContainerStore& store, const std::string& ref,
 
 void rm(Context& ctx, const RmFlags& f) {
     runtime::ContainerStore store(ctx.root);
-    for (const auto& n : f.names) {
-        try {
-            rmOne(ctx, store, n, f.force);
-            std::printf("%s\n", n.c_str());
-        } catch (const Error& e) {
-            // docker goes on with the other names and fails at the end.
-            std::fflush(stdout);
-            std::fprintf(stderr, "Error response from daemon: %s\n", e.what());
-            ctx.exitCode = 1;
-        }
-    }
+    eachName(ctx, f.names, [&](const std::string& n) { rmOne(ctx, store, n, f.force); });
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "cli/context.h"
+#include "cli/each_name.h"
 #include "cli/image_format.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -179,21 +180,6 @@ void stopOne(const runtime::ContainerStore& store, const std::string& ref, int t
     if (timeout >= 0 && waitEnded(store, rec, timeout * 1000LL)) return;
     signalContainer(store, rec, SIGKILL);
     waitEnded(store, rec, 30000);
-}
-
-template <class Fn>
-void eachName(Context& ctx, const std::vector<std::string>& names, Fn fn) {
-    for (const auto& n : names) {
-        try {
-            fn(n);
-            std::printf("%s\n", n.c_str());
-        } catch (const Error& e) {
-            // docker goes on with the other names and fails at the end.
-            std::fflush(stdout);
-            std::fprintf(stderr, "Error response from daemon: %s\n", e.what());
-            ctx.exitCode = 1;
-        }
-    }
 }
 
 }  // namespace
