@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "image/unpack_decompress.h"
 #include "image/unpack_paths.h"
+#include "unpack_testutil.h"
 
 #include <zlib.h>
 
@@ -83,21 +84,8 @@ TEST(UnpackDetect, MagicBytes) {
 }
 
 TEST(UnpackDecompress, GzipMultiMemberAndTruncation) {
-    // Two gzip members of "hello " and "world" made by hand with zlib's gzip wrapper.
-    auto gz = [](const std::string& s) {
-        z_stream zs{};
-        deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-        std::string out(256, '\0');
-        zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(s.data()));
-        zs.avail_in = static_cast<uInt>(s.size());
-        zs.next_out = reinterpret_cast<Bytef*>(out.data());
-        zs.avail_out = static_cast<uInt>(out.size());
-        deflate(&zs, Z_FINISH);
-        out.resize(zs.total_out);
-        deflateEnd(&zs);
-        return out;
-    };
-    std::string blob = gz("hello ") + gz("world");
+    // Two gzip members of "hello " and "world", back to back.
+    std::string blob = unpacktest::gzip("hello ") + unpacktest::gzip("world");
     for (std::size_t step : {std::size_t(1), std::size_t(3), blob.size()}) {
         std::string got;
         Decompressor d([&](const char* p, std::size_t n) { got.append(p, n); });
