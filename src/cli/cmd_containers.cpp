@@ -14,12 +14,15 @@
 #include "cli/each_name.h"
 #include "cli/image_format.h"
 #include "cli/inspect_hooks.h"
+#include "cli/launch.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "image/image_store.h"
 #include "runtime/cgroup.h"
 #include "runtime/container_store.h"
+#include "runtime/net_bridge.h"
+#include "runtime/net_inspect.h"
 
 namespace mydock::cli {
 
@@ -86,6 +89,9 @@ std::int64_t ago(const std::string& rfc3339) {
 
 std::string status(const runtime::ContainerRecord& r) {
     if (r.state == "running") return "Up " + humanDuration(ago(r.startedAt));
+    // A restart policy's wait between runs: the last exit code, and since when.
+    if (r.state == "restarting")
+        return "Restarting (" + std::to_string(r.exitCode) + ") " + humanDuration(ago(r.finishedAt)) + " ago";
     if (r.state == "exited") {
         const std::string& when = r.finishedAt.empty() ? r.created : r.finishedAt;
         return "Exited (" + std::to_string(r.exitCode) + ") " + humanDuration(ago(when)) + " ago";
@@ -137,7 +143,7 @@ void ps(Context& ctx, const PsFlags& f) {
     std::string out;
     for (const auto& r : store.list()) {
         bool statusFilter = std::any_of(f.filters.begin(), f.filters.end(), [](const std::string& x) { return x.rfind("status=", 0) == 0; });
-        if (!f.all && !statusFilter && r.state != "running") continue;
+        if (!f.all && !statusFilter && r.state != "running" && r.state != "restarting") continue;
         if (!matches(r, f.filters)) continue;
         std::string id = f.noTrunc ? r.id : r.id.substr(0, 12);
         if (f.quiet) {
@@ -146,7 +152,8 @@ void ps(Context& ctx, const PsFlags& f) {
         }
         std::string cmd = commandLine(r);
         rows.push_back({id, r.image, goQuote(f.noTrunc ? cmd : ellipsis(cmd, 20)),
-                        humanDuration(ago(r.created)) + " ago", status(r), "", r.name});
+                        humanDuration(ago(r.created)) + " ago", status(r),
+                        runtime::net::portsColumn(r.extra.value("NetworkSettings", nlohmann::json())), r.name});
     }
     if (!f.quiet) out = table(rows);
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -160,13 +167,22 @@ struct RmFlags {
 void rmOne(Context& ctx, runtime::ContainerStore& store, const std::string& ref, bool force) {
     auto rec = store.find(ref);
     if (!rec) throw Error("No such container: " + ref, 1);
+    // A restart loop between two runs (its monitor alive, no process): rm -f ends it first.
+    if (rec->state == "restarting" && monitorAlive(store, rec->id)) {
+        if (!force)
+            throw Error("cannot remove container \"/" + rec->name +
+                            "\": container is restarting: stop the container before removing or force remove",
+                        1);
+        stopContainer(store, rec->id, SIGKILL, 0);
+    }
     if (store.isRunning(*rec)) {
         if (!force)
             throw Error("cannot remove container \"/" + rec->name +
                             "\": container is running: stop the container before removing or force remove",
                         1);
         // The container's first process dies, its namespace with it, and the mydock that
-        // runs it records the exit and lets go of running.lock.
+        // runs it records the exit and lets go of running.lock (marked first: no restart).
+        markUserStopped(store, rec->id);
         if (rec->pid > 0) ::kill(rec->pid, SIGKILL);
         std::string lock = fs::join(store.containerDir(rec->id), "running.lock");
         for (int i = 0; i < 100 && !FileLock::tryLock(lock, FileLock::Mode::Exclusive); ++i) ::usleep(100 * 1000);
@@ -176,6 +192,13 @@ void rmOne(Context& ctx, runtime::ContainerStore& store, const std::string& ref,
     store.remove(rec->id);
     // A container whose monitor was killed left its (empty) cgroup behind: collected here too.
     runtime::cleanupStaleCgroups();
+    // Its lease, veth and rules (when its monitor could not remove them), and the bridge and
+    // the nft table with the last container.
+    try {
+        runtime::net::forgetContainer(ctx.root, rec->id);
+    } catch (const std::exception& e) {
+        log::warn(std::string("network cleanup for ") + rec->id.substr(0, 12) + ": " + e.what());
+    }
 }
 
 void rm(Context& ctx, const RmFlags& f) {

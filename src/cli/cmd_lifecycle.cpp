@@ -14,6 +14,7 @@
 #include "cli/context.h"
 #include "cli/each_name.h"
 #include "cli/image_format.h"
+#include "cli/launch.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/lock.h"
@@ -23,12 +24,6 @@
 namespace mydock::cli {
 
 namespace {
-
-runtime::ContainerRecord findContainer(const runtime::ContainerStore& store, const std::string& ref) {
-    auto rec = store.find(ref);
-    if (!rec) throw Error("No such container: " + ref, 1);
-    return *rec;
-}
 
 void sleepMs(int ms) {
     struct timespec ts {ms / 1000, (ms % 1000) * 1000000L};
@@ -43,23 +38,6 @@ bool waitEnded(const runtime::ContainerStore& store, const runtime::ContainerRec
         sleepMs(50);
     }
     return true;
-}
-
-// "KILL", "SIGKILL", "9", "kill" -> 9.
-int parseSignal(const std::string& in) {
-    if (!in.empty() && std::all_of(in.begin(), in.end(), [](unsigned char c) { return std::isdigit(c); })) {
-        int n = std::atoi(in.c_str());
-        if (n > 0 && n < NSIG) return n;
-        throw Error("Invalid signal: " + in);
-    }
-    std::string s;
-    for (char c : in) s += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (s.rfind("SIG", 0) == 0) s = s.substr(3);
-    for (int n = 1; n < NSIG; ++n) {
-        const char* abbrev = ::sigabbrev_np(n);
-        if (abbrev && s == abbrev) return n;
-    }
-    throw Error("Invalid signal: " + in);
 }
 
 // ---- logs ----
@@ -156,12 +134,6 @@ void logs(Context& ctx, const LogsFlags& f) {
 
 // ---- stop / kill / wait ----
 
-struct StopFlags {
-    int timeout = 10;
-    std::string signal;
-    std::vector<std::string> names;
-};
-
 // Sends `sig` to the container's first process while (and only while) it runs: the pid is
 // its only while the monitor holds the lock.
 bool signalContainer(const runtime::ContainerStore& store, const runtime::ContainerRecord& rec, int sig) {
@@ -172,14 +144,11 @@ bool signalContainer(const runtime::ContainerStore& store, const runtime::Contai
 
 void stopOne(const runtime::ContainerStore& store, const std::string& ref, int timeout, const std::string& sigFlag) {
     auto rec = findContainer(store, ref);
-    std::string sigName = sigFlag;
-    if (sigName.empty() && rec.extra.contains("Config")) sigName = rec.extra["Config"].value("StopSignal", "");
-    int sig = sigName.empty() ? SIGTERM : parseSignal(sigName);
-    // A PID 1 without a handler ignores every signal but SIGKILL: hence the timeout.
-    if (!signalContainer(store, rec, sig)) return;
-    if (timeout >= 0 && waitEnded(store, rec, timeout * 1000LL)) return;
-    signalContainer(store, rec, SIGKILL);
-    waitEnded(store, rec, 30000);
+    int sig = stopSignal(rec, sigFlag);
+    // A PID 1 without a handler ignores every signal but SIGKILL: hence the timeout. The
+    // container is marked stopped by the user first: its restart policy must not revive it,
+    // and a restart loop waiting between runs ends too (cli/launch.h).
+    stopContainer(store, rec.id, sig, timeout);
 }
 
 }  // namespace
@@ -196,9 +165,7 @@ void registerLifecycle(CLI::App& app, Context& ctx) {
 
     auto sf = std::make_shared<StopFlags>();
     CLI::App* stopCmd = app.add_subcommand("stop", "Stop one or more running containers");
-    stopCmd->add_option("-t,--time", sf->timeout, "Seconds to wait before killing the container");
-    stopCmd->add_option("-s,--signal", sf->signal, "Signal to send to the container");
-    stopCmd->add_option("CONTAINER", sf->names, "Containers")->required();
+    addStopFlags(stopCmd, *sf);
     stopCmd->callback([sf, &ctx] {
         runtime::ContainerStore store(ctx.root);
         eachName(ctx, sf->names, [&](const std::string& n) { stopOne(store, n, sf->timeout, sf->signal); });
@@ -211,10 +178,14 @@ void registerLifecycle(CLI::App& app, Context& ctx) {
     killCmd->add_option("CONTAINER", kf->names, "Containers")->required();
     killCmd->callback([kf, &ctx] {
         runtime::ContainerStore store(ctx.root);
-        int sig = parseSignal(kf->signal);
+        int sig = signalNumber(kf->signal);
         eachName(ctx, kf->names, [&](const std::string& n) {
             auto rec = findContainer(store, n);
-            if (!signalContainer(store, rec, sig))
+            if (store.isRunning(rec)) markUserStopped(store, rec.id);   // no restart policy revives it
+            bool signalled = signalContainer(store, rec, sig);
+            if (!signalled && rec.state == "restarting")
+                throw Error("cannot kill container: " + n + ": container " + rec.id + " is restarting, wait until the container is running", 1);
+            if (!signalled)
                 throw Error("cannot kill container: " + n + ": container " + rec.id + " is not running", 1);
         });
     });
@@ -234,8 +205,7 @@ void registerLifecycle(CLI::App& app, Context& ctx) {
                 std::printf("%d\n", rec.exitCode);
                 std::fflush(stdout);
             } catch (const Error& e) {
-                std::fprintf(stderr, "Error response from daemon: %s\n", e.what());
-                ctx.exitCode = 1;
+                daemonError(ctx, e.what());
             }
         }
     });

@@ -2,6 +2,7 @@
 // image config merged with the flags into a ContainerSpec, the container record, the run.
 #include <unistd.h>
 
+#include <cctype>
 #include <climits>
 #include <cstdio>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <optional>
 
 #include "cli/context.h"
+#include "cli/launch.h"
 #include "cli/pull_output.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -17,12 +19,13 @@
 #include "registry/reference.h"
 #include "runtime/container.h"
 #include "runtime/container_store.h"
-#include "runtime/exe_guard.h"
 #include "runtime/monitor.h"
+#include "runtime/net_inspect.h"
 #include "runtime/process_config.h"
 #include "runtime/run_flags.h"
 #include "runtime/security.h"
 #include "runtime/spec.h"
+#include "runtime/spec_json.h"
 
 namespace mydock::cli {
 
@@ -33,6 +36,8 @@ struct RunFlags {
     bool privileged = false, init = false, quiet = false;
     std::string name, workdir, user, entrypoint, hostname, network = "bridge", memory, cpus, platform;
     std::string pull = "missing";
+    std::string restart = "no";
+    std::vector<std::string> attach;   // -a: stdin, stdout, stderr (any case)
     long long pidsLimit = 0;
     std::vector<std::string> env, envFiles, volumes, tmpfs, publish, capAdd, capDrop, securityOpts;
     std::string image;
@@ -69,22 +74,49 @@ image::Image findOrPull(Context& ctx, image::ImageStore& store, const RunFlags& 
     return pullWithOutput(ctx, f.image, f.platform, f.quiet);
 }
 
-template <class RemoveFn>
-void runAttached(Context& ctx, const RunFlags& f, const runtime::ContainerSpec& spec, runtime::ContainerRecord& rec,
-                 runtime::ContainerStore& containers, RemoveFn& removeIfAuto, runtime::Monitor* monitor);
+// -a: which streams the foreground shows (docker: all of stdout and stderr without -a; -i
+// attaches stdin). Validated before anything is created.
+struct Attach {
+    bool in = false, out = true, err = true;
+};
+Attach parseAttach(const RunFlags& f) {
+    Attach a;
+    if (f.attach.empty()) return a;
+    if (f.detach) throw Error("Conflicting options: -a and -d");
+    a.out = a.err = false;
+    for (const auto& v : f.attach) {
+        std::string s;
+        for (char c : v) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (s == "stdin") a.in = true;
+        else if (s == "stdout") a.out = true;
+        else if (s == "stderr") a.err = true;
+        else throw Error("invalid argument \"" + v + "\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR");
+    }
+    return a;
+}
 
 void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bool entrypointGiven) {
     using namespace runtime;
-    if (!f.publish.empty()) throw Error("run -p is not supported yet (it needs --network bridge)");
-    if (!f.interactive && !f.tty && interactiveTerminal()) f.interactive = f.tty = true;
+    const RestartPolicy restart = parseRestartPolicy(f.restart);
+    if (f.rm && restart.mode != RestartPolicy::Mode::No) throw Error("Conflicting options: --restart and --rm");
+    const Attach attach = parseAttach(f);
+    // -a stdin: the container's stdin is the caller's (docker's AttachStdin needs it open).
+    if (attach.in) f.interactive = true;
+    if (!f.interactive && !f.tty && f.attach.empty() && interactiveTerminal()) f.interactive = f.tty = true;
 
     ContainerSpec spec;
     spec.id = newContainerId();
     spec.network = parseNetworkFlag(f.network);
-    if (spec.network == NetworkMode::Bridge) {
-        log::info("bridge networking is not available yet: the container gets its own network namespace with only lo");
-        spec.network = NetworkMode::None;
+    // docker's rules for -p outside the bridge; malformed -p values fail here, before any record.
+    if (!f.publish.empty() && spec.network == NetworkMode::None)
+        throw Error("conflicting options: port publishing and the container type network mode");
+    if (!f.publish.empty() && spec.network == NetworkMode::Host) {
+        std::fprintf(stderr, "WARNING: Published ports are discarded when using host network mode\n");
+        f.publish.clear();
     }
+    nlohmann::json portBindings = net::portBindings(f.publish);
+    spec.publish = f.publish;
+    spec.stateRoot = ctx.root;
     for (const auto& v : f.volumes) spec.mounts.push_back(parseVolumeFlag(v));
     for (const auto& t : f.tmpfs) spec.mounts.push_back(parseTmpfsFlag(t));
     if (!f.memory.empty()) spec.resources.memoryBytes = parseMemoryLimit(f.memory);
@@ -150,8 +182,9 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
         nlohmann::json c = {{"Hostname", spec.hostname}, {"Env", spec.env}, {"Cmd", userArgs.empty() ? cfg.cmd : userArgs},
                             {"Image", f.image}, {"WorkingDir", spec.cwd}, {"User", spec.user.unresolved},
                             {"Entrypoint", entrypointGiven ? std::vector<std::string>{f.entrypoint} : cfg.entrypoint},
-                            {"Tty", f.tty}, {"OpenStdin", f.interactive}, {"AttachStdout", !f.detach},
-                            {"AttachStderr", !f.detach}, {"Labels", cfg.labels}};
+                            {"Tty", f.tty}, {"OpenStdin", f.interactive}, {"AttachStdin", !f.detach && f.interactive},
+                            {"AttachStdout", !f.detach && attach.out}, {"AttachStderr", !f.detach && attach.err},
+                            {"Labels", cfg.labels}};
         if (!cfg.stopSignal.empty()) c["StopSignal"] = cfg.stopSignal;
         rec.extra["Config"] = c;
         rec.extra["HostConfig"] = {{"NetworkMode", f.network}, {"Privileged", f.privileged},
@@ -159,110 +192,37 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
                                    {"PidsLimit", spec.resources.pidsLimit}, {"CapAdd", f.capAdd},
                                    {"CapDrop", f.capDrop}, {"SecurityOpt", f.securityOpts}, {"Init", f.init},
                                    {"Binds", f.volumes}, {"LogConfig", {{"Type", "json-file"}, {"Config", nlohmann::json::object()}}}};
-        rec.extra["LogPath"] = f.detach ? fs::join(containers.containerDir(spec.id), spec.id + "-json.log") : "";
+        rec.extra["HostConfig"]["PortBindings"] = portBindings;
+        rec.extra["NetworkSettings"] = net::stoppedNetworkSettings(f.network);
+        rec.extra["HostConfig"]["RestartPolicy"] = {{"Name", restart.name()}, {"MaximumRetryCount", restart.maxRetries}};
+        rec.extra["RestartCount"] = 0;
+        // Every container has its log: a container run in the foreground may be started
+        // detached later (what the foreground shows is not logged; see launch.h).
+        rec.extra["LogPath"] = logPath(containers, spec.id);
         rec = containers.create(rec);
         try {
-            store.addHold(spec.id, img.id);
+            store.addHold(spec.id, img.id, !f.rm);   // a --rm container leaves no state worth a sync
         } catch (...) {
             containers.remove(spec.id);
             throw;
         }
     }
-    bool holding = true;
-    auto dropHold = [&] {
-        if (!holding) return;
-        holding = false;
-        try {
-            store.dropHold(spec.id);
-        } catch (const std::exception& e) {
-            log::warn(std::string("releasing the image: ") + e.what());
-        }
-    };
-    auto removeIfAuto = [&] {
-        if (!f.rm) return;
-        dropHold();  // before the record: a hold never outlives its container
-        try {
-            containers.remove(spec.id);
-        } catch (const std::exception& e) {
-            log::warn(std::string("removing the container: ") + e.what());
-        }
-    };
-
-    // -d: from here on we are the container's monitor (the CLI only waits for the start).
-    std::optional<Monitor> monitor;
-    if (f.detach) {
-        monitor.emplace();
-        // A pty needs no stdin pipe: the monitor holds its master open.
-        if (f.tty) spec.stdinOpen = false;
-        if (!monitor->fork(rec.extra["LogPath"].get<std::string>(), f.interactive && !f.tty)) {
-            monitor->waitStarted();
-            std::printf("%s\n", spec.id.c_str());
-            return;
-        }
-        int code = 0;
-        try {
-            runAttached(ctx, f, spec, rec, containers, removeIfAuto, &*monitor);
-            code = ctx.exitCode;
-        } catch (const Error& e) {
-            monitor->reportFailed(e.what(), e.exitCode());
-            code = e.exitCode();
-        } catch (const std::exception& e) {
-            monitor->reportFailed(e.what(), kExitEngineError);
-            code = kExitEngineError;
-        }
-        monitor->finishOutput();
-        ::_exit(code);
-    }
-    runAttached(ctx, f, spec, rec, containers, removeIfAuto, nullptr);
-}
-
-// Runs the container to its end and records it (in the foreground mydock, or in the monitor).
-template <class RemoveFn>
-void runAttached(Context& ctx, const RunFlags& f, const runtime::ContainerSpec& spec, runtime::ContainerRecord& rec,
-                 runtime::ContainerStore& containers, RemoveFn& removeIfAuto, runtime::Monitor* monitor) {
-    using namespace runtime;
-    FileLock running = containers.lockRunning(spec.id);
-    ExitStatus st;
+    // The resolved spec, for start and restart. Without it the container can't be started:
+    // it goes as a whole (the hold first: a hold never outlives its container).
     try {
-        st = runContainer(spec, [&](pid_t pid) {
-            rec.state = "running";
-            rec.pid = pid;
-            rec.startedAt = nowRfc3339();
-            containers.save(rec);
-            if (monitor) monitor->reportStarted();
-        });
-    } catch (const Error& e) {
-        // docker keeps a container that failed to start as "Created", with the error.
-        rec.state = "created";
-        rec.pid = 0;
-        rec.exitCode = e.exitCode();
-        rec.error = e.what();
-        try {
-            containers.save(rec);
-        } catch (...) {
-        }
-        running.unlock();
-        removeIfAuto();
-        throw;
+        saveSpec(spec, !f.rm);
     } catch (...) {
-        running.unlock();
-        removeIfAuto();
+        store.dropHold(spec.id);
+        containers.remove(spec.id);
         throw;
     }
-    // The log is complete before the record says so (logs -f and wait stop at the lock).
-    if (monitor) monitor->finishOutput();
-    rec.state = "exited";
-    rec.pid = 0;
-    rec.exitCode = st.code;
-    rec.oomKilled = st.oomKilled;
-    rec.finishedAt = nowRfc3339();
-    containers.save(rec);
-    running.unlock();
-    removeIfAuto();
-    if (st.oomKilled)
-        std::fprintf(stderr, "mydock: container %s was OOM killed (memory limit %s reached)\n",
-                     spec.id.substr(0, 12).c_str(), f.memory.c_str());
-    ctx.exitCode = st.code;
+
+    LaunchOptions opts;
+    opts.detach = f.detach;
+    opts.attachStdout = attach.out;
+    opts.attachStderr = attach.err;
+    launch(ctx, spec, rec, opts);
+    if (f.detach) std::printf("%s\n", spec.id.c_str());
 }
 
 }  // namespace
@@ -306,6 +266,8 @@ void registerRun(CLI::App& app, Context& ctx) {
     sub->add_option("--pull", f->pull, "Pull image before running (always, missing, never)")
         ->check(CLI::IsMember({"always", "missing", "never"}));
     sub->add_flag("-q,--quiet", f->quiet, "Suppress the pull output");
+    sub->add_option("--restart", f->restart, "Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)");
+    multi(sub->add_option("-a,--attach", f->attach, "Attach to STDIN, STDOUT or STDERR"));
     // IMAGE is not declared as a positional: the first word that is not an option stops the
     // parsing (prefix_command), so IMAGE and everything after it land in remaining().
     sub->footer("Usage: mydock run [OPTIONS] IMAGE [COMMAND] [ARG...]");
@@ -318,9 +280,6 @@ void registerRun(CLI::App& app, Context& ctx) {
         if (rest.front().size() > 1 && rest.front()[0] == '-') throw Error("unknown flag: " + rest.front());
         f->image = rest.front();
         rest.erase(rest.begin());
-        // CVE-2019-5736: re-exec from a read-only bind of our own binary before anything
-        // else (security engineer's addition; see runtime/exe_guard.h).
-        runtime::protectSelfExe();
         run(ctx, *f, rest, sub->count("--entrypoint") > 0);
     });
 }

@@ -11,6 +11,7 @@
 #include "cli/image_verbs.h"
 #include "common/error.h"
 #include "image/image_store.h"
+#include "runtime/net_bridge.h"
 
 namespace mydock::cli {
 
@@ -33,11 +34,18 @@ void runPrune(Context& ctx, const PruneFlags& f, bool systemWide) {
         std::string w;
         if (systemWide)
             w = std::string("WARNING! This will remove:\n") +
+                "  - all networks not used by at least one container\n" +
                 (f.all ? "  - all images without at least one container associated to them\n" : "  - all dangling images\n");
         else
             w = f.all ? "WARNING! This will remove all images without at least one container associated to them."
                       : "WARNING! This will remove all dangling images.";
         if (!confirm(w)) return;
+    }
+    // docker's order: networks before images. The bridge and its nft table stay after the
+    // last container (issue 6: cheap runs); with no container on it, they go here.
+    if (systemWide) {
+        std::string bridge = runtime::net::pruneNetwork(ctx.root);
+        if (!bridge.empty()) std::cout << "Deleted Networks:\n" << bridge << "\n\n";
     }
     image::ImageStore store(ctx.root);
     std::int64_t reclaimed = 0;

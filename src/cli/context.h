@@ -41,6 +41,8 @@ void registerLogin(CLI::App& app, Context& ctx);   // login and logout
 void registerRun(CLI::App& app, Context& ctx);
 void registerContainers(CLI::App& app, Context& ctx);   // ps, rm
 void registerLifecycle(CLI::App& app, Context& ctx);    // logs, stop, kill, wait
+void registerStart(CLI::App& app, Context& ctx);        // start, restart
+void registerExec(CLI::App& app, Context& ctx);
 void registerSystem(CLI::App& app, Context& ctx);  // system check/prune/df, info
 void registerVersion(CLI::App& app, Context& ctx);
 

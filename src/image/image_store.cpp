@@ -422,11 +422,11 @@ void checkHolder(const std::string& h) {
 }
 }  // namespace
 
-void ImageStore::addHold(const std::string& holder, const Digest& imageId) {
+void ImageStore::addHold(const std::string& holder, const Digest& imageId, bool durable) {
     checkHolder(holder);
     Index idx = loadIndex();
     if (!idx.images.count(imageId)) noSuchImage(imageId.str());
-    fs::writeFileAtomic(path("holds/" + holder), imageId.str() + "\n");
+    fs::writeFileAtomic(path("holds/" + holder), imageId.str() + "\n", durable);
 }
 
 void ImageStore::dropHold(const std::string& holder) {

@@ -73,7 +73,8 @@ public:
     // Holds keep an image (and so its layers) alive while something uses it: a container
     // registers one before it mounts the layers and drops it when it is removed. rmi refuses
     // an image with holds unless forced, and GC never deletes a held image's layers.
-    void addHold(const std::string& holder, const Digest& imageId);
+    // `durable`: fsync'd (false for a holder that a crash would take away anyway, run --rm).
+    void addHold(const std::string& holder, const Digest& imageId, bool durable = true);
     void dropHold(const std::string& holder);
     std::vector<std::string> holdersOf(const Digest& imageId) const;
     // Drops the holds whose holder `exists` says is gone (its owner was killed between the

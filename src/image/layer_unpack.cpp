@@ -1,7 +1,5 @@
 #include "image/layer_unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -16,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/unique_fd.h"
+#include "image/archive_api.h"
 #include "image/unpack_decompress.h"
 #include "image/unpack_extract.h"
 #include "image/unpack_pipe.h"
@@ -33,7 +32,7 @@ constexpr std::size_t kQueueDepth = 4;      // per stage: at most ~8 MiB in flig
 struct Cancelled {};                        // a stage stopping because another one failed
 
 struct ArchiveFree {
-    void operator()(struct archive* a) const { archive_read_free(a); }
+    void operator()(struct archive* a) const { unpack::archiveApi().read_free(a); }
 };
 
 // One attempt at unpacking: the queues and the two worker threads. restart() throws the
@@ -133,21 +132,22 @@ struct Attempt {
         case ChunkQueue::Pop::Aborted:
             break;
         }
-        archive_set_error(a, ECANCELED, "cancelled");
+        unpack::archiveApi().set_error(a, ECANCELED, "cancelled");
         return -1;
     }
 
     // Stage 3: libarchive reads the tar from the queue; entries are written with fds only.
     void extractMain() {
         try {
-            std::unique_ptr<struct archive, ArchiveFree> a(archive_read_new());
+            const unpack::ArchiveApi& ar = unpack::archiveApi();
+            std::unique_ptr<struct archive, ArchiveFree> a(ar.read_new());
             if (!a) throw Error("cannot initialise libarchive");
             // tar covers ustar, pax and GNU tar; "empty" accepts a zero-byte layer.
-            archive_read_support_format_tar(a.get());
-            archive_read_support_format_empty(a.get());
-            if (archive_read_open(a.get(), this, nullptr, &Attempt::readCallback, nullptr) != ARCHIVE_OK) {
+            ar.read_support_format_tar(a.get());
+            ar.read_support_format_empty(a.get());
+            if (ar.read_open(a.get(), this, nullptr, &Attempt::readCallback, nullptr) != ARCHIVE_OK) {
                 if (failed) throw Cancelled{};
-                const char* msg = archive_error_string(a.get());
+                const char* msg = ar.error_string(a.get());
                 throw Error(std::string("invalid layer tar: ") + (msg ? msg : "cannot open"));
             }
             unpack::TarExtractor x(rootFd, limits.maxBytes, limits.maxEntries);
@@ -214,6 +214,9 @@ struct LayerUnpacker::Impl {
 };
 
 LayerUnpacker::LayerUnpacker(std::string targetDir, UnpackLimits limits) : impl_(std::make_unique<Impl>()) {
+    // Loads libarchive here, on the caller's thread: a missing library fails at once and
+    // plainly, not as an error of the extract thread.
+    unpack::archiveApi();
     impl_->target = std::move(targetDir);
     impl_->limits = limits;
     // O_RDONLY (not O_PATH): also used for fchown/fchmod/fsetxattr of "." and for syncfs.

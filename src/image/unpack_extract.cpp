@@ -1,7 +1,5 @@
 #include "image/unpack_extract.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -15,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "image/archive_api.h"
 #include "image/unpack_paths.h"
 
 namespace mydock::image::unpack {
@@ -120,12 +119,13 @@ TarExtractor::TarExtractor(int rootFd, std::uint64_t maxBytes, std::uint64_t max
     : root_(rootFd), maxBytes_(maxBytes), maxEntries_(maxEntries), isRoot_(::geteuid() == 0) {}
 
 void TarExtractor::extractAll(struct archive* a) {
+    const ArchiveApi& ar = archiveApi();
     for (;;) {
         struct archive_entry* e = nullptr;
-        int r = archive_read_next_header(a, &e);
+        int r = ar.read_next_header(a, &e);
         if (r == ARCHIVE_EOF) break;
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            const char* msg = archive_error_string(a);
+            const char* msg = ar.error_string(a);
             throw Error(std::string("invalid layer tar: ") + (msg ? msg : "read error"));
         }
         extractEntry(a, e);
@@ -242,15 +242,16 @@ void TarExtractor::removeExisting(int dirFd, const std::string& name) {
 
 // Returns the end of the data written (the file's size unless it ends in a hole).
 std::int64_t TarExtractor::writeFileData(struct archive* a, int fd, const std::string& entryName) {
+    const ArchiveApi& ar = archiveApi();
     std::int64_t end = 0;
     for (;;) {
         const void* buf = nullptr;
         std::size_t len = 0;
         la_int64_t off = 0;
-        int r = archive_read_data_block(a, &buf, &len, &off);
+        int r = ar.read_data_block(a, &buf, &len, &off);
         if (r == ARCHIVE_EOF) return end;
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            const char* msg = archive_error_string(a);
+            const char* msg = ar.error_string(a);
             throw Error("invalid layer tar: entry " + q(entryName) + ": " + (msg ? msg : "read error"));
         }
         const char* p = static_cast<const char*>(buf);
@@ -271,12 +272,13 @@ std::int64_t TarExtractor::writeFileData(struct archive* a, int fd, const std::s
 
 void TarExtractor::applyXattrs(struct archive_entry* e, int fd, int dirFd, const std::string& name,
                                bool isLink, const std::string& entryName) {
-    if (archive_entry_xattr_reset(e) == 0) return;
+    const ArchiveApi& ar = archiveApi();
+    if (ar.entry_xattr_reset(e) == 0) return;
     const char* key = nullptr;
     const void* value = nullptr;
     std::size_t size = 0;
     std::string procPath;
-    while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
+    while (ar.entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
         if (!key || !*key) continue;
         // trusted.* (overlay's own trusted.overlay.opaque/redirect/metacopy...) would let a
         // layer forge overlay state: only whiteout entries may produce those.
@@ -312,29 +314,30 @@ struct TarExtractor::Meta {
 };
 
 void TarExtractor::extractEntry(struct archive* a, struct archive_entry* e) {
+    const ArchiveApi& ar = archiveApi();
     if (++entries_ > maxEntries_)
         throw Error("layer exceeds the entry limit of " + std::to_string(maxEntries_) + " entries");
-    const char* rawName = entryString(archive_entry_pathname(e), archive_entry_pathname_utf8(e));
+    const char* rawName = entryString(ar.entry_pathname(e), ar.entry_pathname_utf8(e));
     if (!rawName) throw Error("invalid layer tar: an entry has no name");
     const std::string entryName = rawName;
     std::vector<std::string> parts = splitEntryPath(entryName);
 
     Meta m{};
-    la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+    la_int64_t uid = ar.entry_uid(e), gid = ar.entry_gid(e);
     if (uid < 0 || uid > 0xfffffffe || gid < 0 || gid > 0xfffffffe)
         throw Error("layer entry " + q(entryName) + " has an invalid owner " + std::to_string(uid) + ":" +
                     std::to_string(gid));
     m.uid = static_cast<uid_t>(uid);
     m.gid = static_cast<gid_t>(gid);
-    m.perm = archive_entry_perm(e) & 07777;
+    m.perm = ar.entry_perm(e) & 07777;
     auto nsec = [](long v) { return v < 0 ? 0L : v > 999'999'999 ? 999'999'999L : v; };
-    m.ts[1] = {static_cast<time_t>(archive_entry_mtime(e)), nsec(archive_entry_mtime_nsec(e))};
-    m.ts[0] = archive_entry_atime_is_set(e)
-                  ? timespec{static_cast<time_t>(archive_entry_atime(e)), nsec(archive_entry_atime_nsec(e))}
+    m.ts[1] = {static_cast<time_t>(ar.entry_mtime(e)), nsec(ar.entry_mtime_nsec(e))};
+    m.ts[0] = ar.entry_atime_is_set(e)
+                  ? timespec{static_cast<time_t>(ar.entry_atime(e)), nsec(ar.entry_atime_nsec(e))}
                   : m.ts[1];
 
-    const char* hardlink = entryString(archive_entry_hardlink(e), archive_entry_hardlink_utf8(e));
-    mode_t type = archive_entry_filetype(e);
+    const char* hardlink = entryString(ar.entry_hardlink(e), ar.entry_hardlink_utf8(e));
+    mode_t type = ar.entry_filetype(e);
 
     // Owners first, then modes (chown clears setuid/setgid), then xattrs (chown also clears
     // security.capability), times last.
@@ -435,7 +438,7 @@ void TarExtractor::extractEntry(struct archive* a, struct archive_entry* e) {
 
     switch (type) {
     case AE_IFREG: {
-        la_int64_t sz = archive_entry_size(e);
+        la_int64_t sz = ar.entry_size(e);
         if (sz < 0 || static_cast<std::uint64_t>(sz) > maxBytes_)
             throw Error("layer exceeds the unpacked size limit of " + std::to_string(maxBytes_) + " bytes");
         UniqueFd fd;
@@ -475,7 +478,7 @@ void TarExtractor::extractEntry(struct archive* a, struct archive_entry* e) {
         return;
     }
     case AE_IFLNK: {
-        const char* target = entryString(archive_entry_symlink(e), archive_entry_symlink_utf8(e));
+        const char* target = entryString(ar.entry_symlink(e), ar.entry_symlink_utf8(e));
         if (!target || !*target) throw Error("layer entry " + q(entryName) + " is a symlink without a target");
         // Any target text is fine: extraction never follows a symlink.
         createRetry([&] { return ::symlinkat(target, dir, bn); }, "create symlink");
@@ -487,7 +490,7 @@ void TarExtractor::extractEntry(struct archive* a, struct archive_entry* e) {
     case AE_IFCHR:
     case AE_IFBLK:
     case AE_IFIFO: {
-        dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
+        dev_t dev = type == AE_IFIFO ? 0 : ar.entry_rdev(e);
         // Devices are kept as docker keeps them; the runtime's device policy decides use.
         createRetry([&] { return ::mknodat(dir, bn, type | 0600, dev); }, "create device or fifo");
         chownOk(::fchownat(dir, bn, m.uid, m.gid, AT_SYMLINK_NOFOLLOW), "chown");

@@ -1,19 +1,16 @@
 #include "registry/transport.h"
 
-#include <curl/curl.h>
-
 #include <cctype>
 #include <chrono>
 #include <cstring>
 #include <mutex>
 
 #include "common/error.h"
+#include "registry/curl_api.h"
 
 namespace mydock::registry::detail {
 
 namespace {
-
-std::once_flag gCurlInit;
 
 std::string lower(std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -27,16 +24,16 @@ std::string trim(std::string_view s) {
 }
 
 struct EasyDeleter {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+    void operator()(CURL* c) const { curlApi().easy_cleanup(c); }
 };
 struct SlistDeleter {
-    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+    void operator()(curl_slist* l) const { curlApi().slist_free_all(l); }
 };
 struct UrlDeleter {
-    void operator()(CURLU* u) const { curl_url_cleanup(u); }
+    void operator()(CURLU* u) const { curlApi().url_cleanup(u); }
 };
 struct CurlStrDeleter {
-    void operator()(char* p) const { curl_free(p); }
+    void operator()(char* p) const { curlApi().free(p); }
 };
 using CurlStr = std::unique_ptr<char, CurlStrDeleter>;
 
@@ -139,123 +136,128 @@ struct Transport::Shared {
 };
 
 Transport::Transport() : shared_(std::make_unique<Shared>()) {
-    // curl_global_init is not thread-safe in every libcurl: do it once per process.
-    std::call_once(gCurlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    shared_->sh = curl_share_init();
+    // Loads libcurl and runs curl_global_init on the first Transport of the process (the
+    // client makes it before any transfer thread starts).
+    const CurlApi& cu = curlApi();
+    shared_->sh = cu.share_init();
     if (!shared_->sh) throw Error("cannot initialise libcurl");
-    curl_share_setopt(shared_->sh, CURLSHOPT_LOCKFUNC, &Shared::lock);
-    curl_share_setopt(shared_->sh, CURLSHOPT_UNLOCKFUNC, &Shared::unlock);
-    curl_share_setopt(shared_->sh, CURLSHOPT_USERDATA, shared_.get());
-    curl_share_setopt(shared_->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(shared_->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(shared_->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    cu.share_setopt(shared_->sh, CURLSHOPT_LOCKFUNC, &Shared::lock);
+    cu.share_setopt(shared_->sh, CURLSHOPT_UNLOCKFUNC, &Shared::unlock);
+    cu.share_setopt(shared_->sh, CURLSHOPT_USERDATA, shared_.get());
+    cu.share_setopt(shared_->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    cu.share_setopt(shared_->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    cu.share_setopt(shared_->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 }
 
 Transport::~Transport() {
-    if (shared_->sh) curl_share_cleanup(shared_->sh);
+    if (shared_->sh) curlApi().share_cleanup(shared_->sh);
 }
 
 HttpResult Transport::perform(const HttpRequest& req) {
+    const CurlApi& cu = curlApi();
     HttpResult result;
     Transfer t;
     t.req = &req;
     t.result = &result;
 
-    std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
+    std::unique_ptr<CURL, EasyDeleter> easy(cu.easy_init());
     if (!easy) throw Error("cannot initialise a libcurl handle");
     CURL* c = easy.get();
     char errbuf[CURL_ERROR_SIZE] = {};
 
     curl_slist* raw = nullptr;
-    for (const auto& h : req.headers) raw = curl_slist_append(raw, h.c_str());
+    for (const auto& h : req.headers) raw = cu.slist_append(raw, h.c_str());
     // curl adds "Expect: 100-continue" to POSTs; registries do not need the round trip.
-    raw = curl_slist_append(raw, "Expect:");
+    raw = cu.slist_append(raw, "Expect:");
     std::unique_ptr<curl_slist, SlistDeleter> headers(raw);
 
-    curl_easy_setopt(c, CURLOPT_SHARE, shared_->sh);
-    curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);            // threads: no SIGALRM for DNS timeouts
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);      // the client follows redirects itself
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connectTimeoutSec);
+    cu.easy_setopt(c, CURLOPT_SHARE, shared_->sh);
+    cu.easy_setopt(c, CURLOPT_URL, req.url.c_str());
+    cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);            // threads: no SIGALRM for DNS timeouts
+    cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);      // the client follows redirects itself
+    cu.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    cu.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connectTimeoutSec);
     // A stalled transfer (no byte for lowSpeedTimeSec) fails, to be retried or resumed.
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &onProgress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024L);   // fewer, larger write callbacks
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &onHeader);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &onBody);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    if (!req.userAgent.empty()) curl_easy_setopt(c, CURLOPT_USERAGENT, req.userAgent.c_str());
+    cu.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    cu.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &onProgress);
+    cu.easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+    cu.easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024L);   // fewer, larger write callbacks
+    cu.easy_setopt(c, CURLOPT_HEADERFUNCTION, &onHeader);
+    cu.easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, &onBody);
+    cu.easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    if (!req.userAgent.empty()) cu.easy_setopt(c, CURLOPT_USERAGENT, req.userAgent.c_str());
     if (req.method == "POST") {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
+        cu.easy_setopt(c, CURLOPT_POST, 1L);
+        cu.easy_setopt(c, CURLOPT_POSTFIELDS, req.body.c_str());
+        cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(req.body.size()));
     } else if (req.method == "HEAD") {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        cu.easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (req.method != "GET") {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+        cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     }
 
     curl_blob ca{};
     if (!req.tls.verify) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     } else if (!req.tls.caBundlePem.empty()) {
         // CURLOPT_CAINFO takes one file; a blob holds the system CAs plus the registry's.
         ca.data = const_cast<char*>(req.tls.caBundlePem.data());
         ca.len = req.tls.caBundlePem.size();
         ca.flags = CURL_BLOB_NOCOPY;
-        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+        cu.easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
     }
-    if (!req.tls.clientCert.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, req.tls.clientCert.c_str());
-    if (!req.tls.clientKey.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, req.tls.clientKey.c_str());
+    if (!req.tls.clientCert.empty()) cu.easy_setopt(c, CURLOPT_SSLCERT, req.tls.clientCert.c_str());
+    if (!req.tls.clientKey.empty()) cu.easy_setopt(c, CURLOPT_SSLKEY, req.tls.clientKey.c_str());
 
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = cu.easy_perform(c);
     result.curlCode = static_cast<int>(rc);
-    if (rc != CURLE_OK) result.curlError = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
+    if (rc != CURLE_OK) result.curlError = errbuf[0] ? std::string(errbuf) : cu.easy_strerror(rc);
     if (rc == CURLE_ABORTED_BY_CALLBACK && t.stalled) {
         result.curlCode = CURLE_OPERATION_TIMEDOUT;
         result.curlError = "transfer stalled: nothing received for " + std::to_string(req.lowSpeedTimeSec) + " s";
     }
     long code = 0;
-    if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code) result.response.status = code;
+    if (cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code) result.response.status = code;
     return result;
 }
 
 std::string Transport::resolve(const std::string& base, const std::string& location) {
-    std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+    const CurlApi& cu = curlApi();
+    std::unique_ptr<CURLU, UrlDeleter> u(cu.url());
     if (!u) throw Error("out of memory");
-    if (curl_url_set(u.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK ||
-        curl_url_set(u.get(), CURLUPART_URL, location.c_str(), 0) != CURLUE_OK)
+    if (cu.url_set(u.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK ||
+        cu.url_set(u.get(), CURLUPART_URL, location.c_str(), 0) != CURLUE_OK)
         throw Error("invalid redirect location \"" + location.substr(0, 300) + "\"");
     char* out = nullptr;
-    if (curl_url_get(u.get(), CURLUPART_URL, &out, 0) != CURLUE_OK) throw Error("invalid URL");
+    if (cu.url_get(u.get(), CURLUPART_URL, &out, 0) != CURLUE_OK) throw Error("invalid URL");
     CurlStr s(out);
     return s.get();
 }
 
 std::string Transport::origin(const std::string& url) {
-    std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
-    if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return {};
+    const CurlApi& cu = curlApi();
+    std::unique_ptr<CURLU, UrlDeleter> u(cu.url());
+    if (!u || cu.url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return {};
     char *scheme = nullptr, *host = nullptr, *port = nullptr;
-    curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
-    curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
-    curl_url_get(u.get(), CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    cu.url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
+    cu.url_get(u.get(), CURLUPART_HOST, &host, 0);
+    cu.url_get(u.get(), CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
     CurlStr a(scheme), b(host), p(port);
     if (!scheme || !host) return {};
     return lower(std::string(scheme) + "://" + host + ":" + (port ? port : ""));
 }
 
 std::string Transport::hostPort(const std::string& url) {
-    std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
-    if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return {};
+    const CurlApi& cu = curlApi();
+    std::unique_ptr<CURLU, UrlDeleter> u(cu.url());
+    if (!u || cu.url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return {};
     char *host = nullptr, *port = nullptr;
-    curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
-    curl_url_get(u.get(), CURLUPART_PORT, &port, 0);
+    cu.url_get(u.get(), CURLUPART_HOST, &host, 0);
+    cu.url_get(u.get(), CURLUPART_PORT, &port, 0);
     CurlStr b(host), p(port);
     if (!host) return {};
     std::string out = host;
@@ -264,14 +266,12 @@ std::string Transport::hostPort(const std::string& url) {
 }
 
 std::string Transport::escape(const std::string& s) {
-    std::call_once(gCurlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    CurlStr e(curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size())));
+    CurlStr e(curlApi().easy_escape(nullptr, s.c_str(), static_cast<int>(s.size())));
     return e ? std::string(e.get()) : std::string();
 }
 
 std::string Transport::systemCaFile() {
-    std::call_once(gCurlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
+    const curl_version_info_data* v = curlApi().version_info(CURLVERSION_NOW);
     if (v && v->age >= CURLVERSION_SEVENTH && v->cainfo && *v->cainfo) return v->cainfo;
     return "/etc/ssl/certs/ca-certificates.crt";
 }

@@ -28,6 +28,7 @@
 #include "runtime/child-internal.h"
 #include "runtime/process_config.h"
 #include "runtime/security.h"
+#include "runtime/terminal.h"
 
 namespace mydock::runtime::detail {
 
@@ -35,22 +36,7 @@ namespace mydock::runtime::detail {
     throw ChildFailure{stage, err, what};
 }
 
-namespace {
-
-void writeReport(int fd, const std::string& stage, int err, const std::string& msg) noexcept {
-    ChildReport r;
-    r.err = err;
-    std::snprintf(r.stage, sizeof r.stage, "%s", stage.c_str());
-    std::snprintf(r.message, sizeof r.message, "%s", msg.c_str());
-    // One write below PIPE_BUF: atomic; if the parent is gone there is nobody to tell.
-    ssize_t n;
-    do n = ::write(fd, &r, sizeof r);
-    while (n < 0 && errno == EINTR);
-}
-
-void resetSignals() {
-    // The parent blocks the signals it forwards (signalfd) and may ignore SIGPIPE; both the
-    // mask and ignored dispositions survive execve, so the command would inherit them.
+void resetSignals() noexcept {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -58,15 +44,55 @@ void resetSignals() {
         if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
 }
 
-void waitForParent(int syncFd) {
+void waitForParent(int syncFd) noexcept {
     char c;
     ssize_t n;
     do n = ::read(syncFd, &c, 1);
     while (n < 0 && errno == EINTR);
-    // EOF: the parent failed (or died) before placing us in our cgroup; nothing to report.
     if (n != 1) ::_exit(125);
     ::close(syncFd);
 }
+
+void dieWithParent(int reportFd, bool rearm) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 && !rearm) fail("init", "PR_SET_PDEATHSIG", errno);
+    // Whether the parent is already gone: the signal only covers a death after prctl().
+    struct pollfd p {};
+    p.fd = reportFd;
+    p.events = 0;   // POLLERR/POLLHUP are always reported
+    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) ::_exit(125);
+}
+
+void setupTerminal(int consoleFd, bool bindConsole) {
+    UniqueFd master(check(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "terminal", "open /dev/pts/ptmx"));
+    check(::unlockpt(master.get()), "terminal", "unlockpt");
+    // TIOCGPTPEER opens the slave through the master, not by a path an image could swap.
+    UniqueFd slave(check(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "terminal",
+                         "open the pty slave"));
+    if (bindConsole) {
+        char name[64] = {};
+        check(::ptsname_r(master.get(), name, sizeof name), "terminal", "ptsname");
+        // /dev/console is the container's terminal, as in docker.
+        int cfd = ::open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (cfd >= 0) ::close(cfd);
+        check(::mount(name, "/dev/console", nullptr, MS_BIND, nullptr), "terminal",
+              std::string("bind ") + name + " on /dev/console");
+    }
+    // We are a session leader (setsid earlier): this makes the pty our controlling terminal,
+    // so Ctrl-C and job control work inside.
+    check(::ioctl(slave.get(), TIOCSCTTY, 0), "terminal", "set the controlling terminal");
+    for (int i = 0; i < 3; ++i) check(::dup2(slave.get(), i), "terminal", "dup2 pty slave");
+    if (!sendFd(consoleFd, master.get())) fail("terminal", "send the pty master to mydock", errno);
+    ::close(consoleFd);
+}
+
+void setupStdio(const int (&fds)[3]) {
+    for (int i = 0; i < 3; ++i) {
+        if (fds[i] < 0) continue;
+        check(::dup2(fds[i], i), "stdio", "dup2 stdio");
+    }
+}
+
+namespace {
 
 void loopbackUp() {
     // A new network namespace has only `lo`, and it is down.
@@ -77,55 +103,6 @@ void loopbackUp() {
     check(::ioctl(s.get(), SIOCGIFFLAGS, &ifr), "network", "get lo flags");
     ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
     check(::ioctl(s.get(), SIOCSIFFLAGS, &ifr), "network", "bring lo up");
-}
-
-void sendFd(int sock, int fd) {
-    char data = 'T';
-    struct iovec iov {&data, 1};
-    alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = buf;
-    msg.msg_controllen = sizeof buf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;  // the fd itself travels, like runc's console socket
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    ssize_t n;
-    do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) fail("terminal", "send the pty master to mydock", errno);
-}
-
-// -t: a pty from the container's own devpts instance (so `tty` says /dev/pts/0), its slave
-// our controlling terminal and stdio, its master sent to the parent.
-void setupTerminal(int consoleFd) {
-    UniqueFd master(check(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), "terminal", "open /dev/pts/ptmx"));
-    check(::unlockpt(master.get()), "terminal", "unlockpt");
-    // TIOCGPTPEER opens the slave through the master, not by a path an image could swap.
-    UniqueFd slave(check(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), "terminal",
-                         "open the pty slave"));
-    char name[64] = {};
-    check(::ptsname_r(master.get(), name, sizeof name), "terminal", "ptsname");
-    // /dev/console is the container's terminal, as in docker.
-    int cfd = ::open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (cfd >= 0) ::close(cfd);
-    check(::mount(name, "/dev/console", nullptr, MS_BIND, nullptr), "terminal", std::string("bind ") + name + " on /dev/console");
-    // We are a session leader (setsid earlier): this makes the pty our controlling terminal,
-    // so Ctrl-C and job control work inside.
-    check(::ioctl(slave.get(), TIOCSCTTY, 0), "terminal", "set the controlling terminal");
-    for (int i = 0; i < 3; ++i) check(::dup2(slave.get(), i), "terminal", "dup2 pty slave");
-    sendFd(consoleFd, master.get());
-    ::close(consoleFd);
-}
-
-void setupStdio(const ChildArgs& a) {
-    for (int i = 0; i < 3; ++i) {
-        if (a.stdioFds[i] < 0) continue;
-        check(::dup2(a.stdioFds[i], i), "stdio", "dup2 stdio");
-    }
 }
 
 // The working directory, created when absent (docker's WorkingDir rule). finalizeProcess
@@ -142,43 +119,6 @@ void makeWorkdir(const std::string& cwd) {
 
 void checkSys(const SysFailure& f, const char* stage) {
     if (f) fail(stage, f.what ? f.what : stage, f.err);
-}
-
-// execvpe with the container's PATH (glibc's execvpe reads the caller's own PATH).
-[[noreturn]] void execCommand(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                              int reportFd) {
-    std::vector<char*> argv, envp;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    const std::string& cmd = args[0];
-    if (cmd.find('/') != std::string::npos) {
-        ::execve(cmd.c_str(), argv.data(), envp.data());
-        int err = errno;
-        std::string what = err == ENOENT ? "exec: \"" + cmd + "\": stat " + cmd + ": no such file or directory"
-                                         : "exec: \"" + cmd + "\": " + std::strerror(err);
-        writeReport(reportFd, "exec", err, what);
-        ::_exit(127);
-    }
-    std::string path = envValue(env, "PATH").value_or(kDefaultPath);
-    int firstErr = ENOENT;
-    std::size_t start = 0;
-    while (start <= path.size()) {
-        std::size_t end = path.find(':', start);
-        if (end == std::string::npos) end = path.size();
-        std::string dir = path.substr(start, end - start);
-        start = end + 1;
-        std::string full = (dir.empty() ? "." : dir) + "/" + cmd;
-        struct stat st;
-        if (::stat(full.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
-        ::execve(full.c_str(), argv.data(), envp.data());
-        if (errno != ENOENT && firstErr == ENOENT) firstErr = errno;
-    }
-    std::string what = firstErr == ENOENT ? "exec: \"" + cmd + "\": executable file not found in $PATH"
-                                          : "exec: \"" + cmd + "\": " + std::strerror(firstErr);
-    writeReport(reportFd, "exec", firstErr, what);
-    ::_exit(127);
 }
 
 // The user to become: numbers given by the caller, or docker's -u string (or the image's
@@ -211,20 +151,6 @@ ChildIdentity resolveIdentity(const ContainerSpec& spec, std::vector<gid_t>& gro
     return id;
 }
 
-// Die with mydock (unless detached): a container must never outlive a killed `run`. The
-// parent-death signal only covers a death *after* prctl(), so we then look whether the parent
-// is already gone: the report pipe's read end lives only in the parent (we closed ours, it is
-// O_CLOEXEC elsewhere), so POLLERR on our write end means it died, and nobody would ever
-// signal us. `rearm`: setuid/setgid clear the signal (commit_creds), so it is set again after
-// the identity change; there a seccomp profile may refuse prctl, which must not fail the run.
-void dieWithParent(int reportFd, bool rearm) {
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 && !rearm) fail("init", "PR_SET_PDEATHSIG", errno);
-    struct pollfd p {};
-    p.fd = reportFd;
-    p.events = 0;   // POLLERR/POLLHUP are always reported
-    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) ::_exit(125);
-}
-
 [[noreturn]] void run(const ChildArgs& a) {
     const ContainerSpec& spec = *a.spec;
     resetSignals();
@@ -251,8 +177,8 @@ void dieWithParent(int reportFd, bool rearm) {
     check(::sethostname(spec.hostname.data(), spec.hostname.size()), "hostname", "sethostname " + spec.hostname);
     if (spec.network != NetworkMode::Host) loopbackUp();
 
-    if (spec.terminal) setupTerminal(a.consoleFd);
-    else setupStdio(a);
+    if (spec.terminal) setupTerminal(a.consoleFd, true);
+    else setupStdio(a.stdioFds);
 
     std::vector<std::string> argv = spec.argv;
     if (spec.init) {
@@ -272,16 +198,7 @@ void dieWithParent(int reportFd, bool rearm) {
 }  // namespace
 
 void childMain(const ChildArgs& a) noexcept {
-    try {
-        run(a);
-    } catch (const ChildFailure& f) {
-        writeReport(a.reportFd, f.stage, f.err, f.message);
-    } catch (const std::exception& e) {
-        writeReport(a.reportFd, "init", 0, e.what());
-    } catch (...) {
-        writeReport(a.reportFd, "init", 0, "unknown failure");
-    }
-    ::_exit(125);
+    reportFailures(a.reportFd, [&] { run(a); });
 }
 
 }  // namespace mydock::runtime::detail

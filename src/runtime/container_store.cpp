@@ -120,10 +120,16 @@ std::optional<ContainerRecord> ContainerStore::load(const std::string& id) const
         if (!fs::readFileIfExists(fs::join(containerDir(id), "config.json"), text)) return std::nullopt;
         ContainerRecord r = recordFromJson(nlohmann::json::parse(text));
         // "running" without its mydock: that mydock was killed, and the container with it.
+        // "restarting" (a restart policy's wait between runs, lock held) without it: the same.
         if (r.state == "running" && !isRunning(r)) {
             r.state = "exited";
             r.exitCode = 137;
             r.pid = 0;
+        } else if (r.state == "restarting") {
+            ContainerRecord probe;
+            probe.id = r.id;
+            probe.state = "running";
+            if (!isRunning(probe)) r.state = "exited";   // keeps the last run's exit code
         }
         return r;
     } catch (const std::exception& e) {

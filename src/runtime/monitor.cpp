@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -27,11 +28,8 @@ void pipeCloexec(UniqueFd& r, UniqueFd& w) {
     w.reset(p[1]);
 }
 
-// The CLI's caller may wait for EOF on any pipe it gave us (bats' fd 3, a `$(...)`): every
-// inherited pipe, socket or terminal beyond 0-2 is pointed at /dev/null. dup2 over it rather
-// than close, so whatever object still owns that fd number closes /dev/null later, not a
-// stranger's fd.
-void releaseInheritedFds(int keep, int devnull) {
+// Our open fds beyond 0-2 (the listing's own fd, closed by the time we return, among them).
+std::vector<int> openFdsAbove2() {
     std::vector<int> fds;
     if (DIR* d = ::opendir("/proc/self/fd")) {
         while (struct dirent* e = ::readdir(d)) {
@@ -41,6 +39,15 @@ void releaseInheritedFds(int keep, int devnull) {
         }
         ::closedir(d);
     }
+    return fds;
+}
+
+// The CLI's caller may wait for EOF on any pipe it gave us (bats' fd 3, a `$(...)`): every
+// inherited pipe, socket or terminal beyond 0-2 is pointed at /dev/null. dup2 over it rather
+// than close, so whatever object still owns that fd number closes /dev/null later, not a
+// stranger's fd.
+void releaseInheritedFds(int keep, int devnull) {
+    std::vector<int> fds = openFdsAbove2();
     for (int fd : fds) {
         struct stat st;
         if (fd == keep || fd == devnull || ::fstat(fd, &st) != 0) continue;
@@ -60,6 +67,37 @@ void writeAll(int fd, const std::string& s) noexcept {
 
 }  // namespace
 
+void LogWriter::start(const std::string& logPath, UniqueFd& outW, UniqueFd& errW) {
+    UniqueFd outR, errR;
+    pipeCloexec(outR, outW);
+    pipeCloexec(errR, errW);
+    std::fflush(nullptr);   // nothing buffered may be written twice
+    pid_ = ::fork();
+    if (pid_ < 0) throwErrno("fork the container's logger");
+    if (pid_ > 0) return;
+    // The logger keeps only the read ends: any other fd it held (a write end, the container's
+    // running.lock, the caller's pipes) would keep something open or locked after its owner
+    // let go. EOF comes once the container and the monitor have closed the write ends.
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    std::vector<int> fds = openFdsAbove2();
+    for (int fd : fds)
+        if (fd != outR.get() && fd != errR.get() && fd != devnull) ::close(fd);
+    if (devnull >= 0) {
+        ::dup3(devnull, 0, 0);
+        ::dup3(devnull, 1, 0);
+        ::dup3(devnull, 2, 0);
+    }
+    writeJsonLog(std::move(outR), std::move(errR), logPath);
+    ::_exit(0);
+}
+
+void LogWriter::finish() noexcept {
+    if (pid_ <= 0) return;
+    int st;
+    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {}
+    pid_ = -1;
+}
+
 bool Monitor::fork(const std::string& logPath, bool keepStdin) {
     pipeCloexec(statusR_, statusW_);
     std::fflush(nullptr);   // nothing buffered may be written twice
@@ -77,25 +115,8 @@ bool Monitor::fork(const std::string& logPath, bool keepStdin) {
     if (!devnull) throwErrno("open /dev/null");
     releaseInheritedFds(statusW_.get(), devnull.get());
 
-    UniqueFd outR, outW, errR, errW;
-    pipeCloexec(outR, outW);
-    pipeCloexec(errR, errW);
-    std::fflush(nullptr);
-    logger_ = ::fork();
-    if (logger_ < 0) throwErrno("fork the container's logger");
-    if (logger_ == 0) {
-        // The logger: only the read ends; EOF once the container and the monitor are done.
-        outW.reset();
-        errW.reset();
-        statusW_.reset();
-        ::dup3(devnull.get(), 0, 0);
-        ::dup3(devnull.get(), 1, 0);
-        ::dup3(devnull.get(), 2, 0);
-        writeJsonLog(std::move(outR), std::move(errR), logPath);
-        ::_exit(0);
-    }
-    outR.reset();
-    errR.reset();
+    UniqueFd outW, errW;
+    logger_.start(logPath, outW, errW);
     // Our 0, 1, 2 are what the container inherits (runContainer passes non-terminals through).
     if (keepStdin) {
         // docker's -d -i: stdin stays open (nobody attached writes to it).
@@ -148,11 +169,65 @@ void Monitor::finishOutput() noexcept {
         ::dup3(fd, 2, 0);
         ::close(fd);
     }
-    if (logger_ > 0) {
-        int st;
-        while (::waitpid(logger_, &st, 0) < 0 && errno == EINTR) {}
-        logger_ = -1;
+    logger_.finish();
+}
+
+std::string RestartPolicy::name() const {
+    switch (mode) {
+        case Mode::OnFailure: return "on-failure";
+        case Mode::Always: return "always";
+        case Mode::UnlessStopped: return "unless-stopped";
+        case Mode::No: break;
     }
+    return "no";
+}
+
+RestartPolicy parseRestartPolicy(const std::string& value) {
+    RestartPolicy p;
+    std::string name = value, count;
+    if (auto colon = value.find(':'); colon != std::string::npos) {
+        name = value.substr(0, colon);
+        count = value.substr(colon + 1);
+        if (name.empty()) throw Error("invalid restart policy format: no policy provided before colon");
+    }
+    if (!count.empty()) {
+        char* end;
+        errno = 0;
+        long n = std::strtol(count.c_str(), &end, 10);
+        if (*end || errno || n > 1000000 || n < -1000000)
+            throw Error("invalid restart policy format: maximum retry count must be an integer");
+        p.maxRetries = static_cast<int>(n);
+    }
+    if (name.empty() || name == "no") p.mode = RestartPolicy::Mode::No;
+    else if (name == "on-failure") p.mode = RestartPolicy::Mode::OnFailure;
+    else if (name == "always") p.mode = RestartPolicy::Mode::Always;
+    else if (name == "unless-stopped") p.mode = RestartPolicy::Mode::UnlessStopped;
+    else
+        throw Error("invalid restart policy: unknown policy '" + name +
+                    "'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+    if (p.maxRetries < 0) throw Error("invalid restart policy: maximum retry count cannot be negative");
+    if (p.maxRetries > 0 && p.mode != RestartPolicy::Mode::OnFailure)
+        throw Error("invalid restart policy: maximum retry count can only be used with 'on-failure'");
+    return p;
+}
+
+bool shouldRestart(const RestartPolicy& p, int exitCode, int restartCount, bool stoppedByUser) {
+    if (stoppedByUser) return false;
+    switch (p.mode) {
+        case RestartPolicy::Mode::Always:
+        case RestartPolicy::Mode::UnlessStopped: return true;
+        case RestartPolicy::Mode::OnFailure:
+            return exitCode != 0 && (p.maxRetries == 0 || restartCount < p.maxRetries);
+        case RestartPolicy::Mode::No: break;
+    }
+    return false;
+}
+
+long long RestartBackoff::nextDelayMs(long long ranMs) {
+    constexpr long long kFirst = 100, kMax = 60 * 1000;
+    if (ranMs >= 10 * 1000) delay_ = 0;
+    delay_ = delay_ == 0 ? kFirst : std::min(delay_ * 2, kMax);
+    return delay_;
 }
 
 }  // namespace mydock::runtime

@@ -12,6 +12,49 @@
 
 namespace mydock::runtime {
 
+// A child process that copies two pipes into a json-file log until both reach EOF (the
+// monitor's logger; also the foreground's, for the streams `run -a` does not attach).
+class LogWriter {
+public:
+    LogWriter() = default;
+    LogWriter(const LogWriter&) = delete;
+    LogWriter& operator=(const LogWriter&) = delete;
+    ~LogWriter() { finish(); }
+    // Forks the logger; `outW` and `errW` receive the pipes' write ends.
+    void start(const std::string& logPath, UniqueFd& outW, UniqueFd& errW);
+    // Waits for the logger (every write end must be closed by then, or this blocks).
+    void finish() noexcept;
+
+private:
+    pid_t pid_ = -1;
+};
+
+// --restart: docker's policies. The monitor (or the foreground mydock) applies them when the
+// container exits; nothing revives a container after a reboot (no daemon).
+struct RestartPolicy {
+    enum class Mode { No, OnFailure, Always, UnlessStopped };
+    Mode mode = Mode::No;
+    int maxRetries = 0;   // on-failure only; 0: no limit
+    std::string name() const;   // "no", "on-failure", "always", "unless-stopped"
+};
+
+// "no", "on-failure[:N]", "always", "unless-stopped" (empty = "no"); docker's messages.
+RestartPolicy parseRestartPolicy(const std::string& value);
+
+// Whether a container that exited with `exitCode`, already restarted `restartCount` times,
+// is run again. Never when the user stopped it (stop, kill, rm).
+bool shouldRestart(const RestartPolicy& p, int exitCode, int restartCount, bool stoppedByUser);
+
+// docker's restart delay: 100 ms, doubled at each restart up to 1 min, back to 100 ms after a
+// run of 10 s or more.
+class RestartBackoff {
+public:
+    long long nextDelayMs(long long ranMs);
+
+private:
+    long long delay_ = 0;
+};
+
 class Monitor {
 public:
     // Forks. Returns false in the CLI, true in the monitor (which then owns fds 0, 1, 2: /dev/null
@@ -32,7 +75,7 @@ public:
 private:
     UniqueFd statusR_, statusW_;   // monitor -> CLI: "" + EOF = started; code + message = failed
     UniqueFd stdinHold_;           // -i: the write end of the container's stdin, never written
-    pid_t logger_ = -1;
+    LogWriter logger_;
 };
 
 }  // namespace mydock::runtime

@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -95,16 +99,17 @@ struct LockedState {
         }
     }
     void save() {
+        // Atomic (rename) but not durable: the leases describe kernel state (veths, rules)
+        // that a crash of the host takes with it, and /run is a tmpfs anyway.
         if (table.empty()) ::unlink(path.c_str());
-        else fs::writeFileAtomic(path, table.serialize(), true, 0600);
+        else fs::writeFileAtomic(path, table.serialize(), false, 0600);
     }
 };
 
-// Brings kernel state in line with the lease table: rules rebuilt; with no lease left, the
-// table and the bridge go.
-void syncKernel(Netlink& nl, const BridgeConfig& cfg, const Subnet& subnet, const LeaseTable& table) {
-    applyNft(renderRuleset(cfg.nftTable, cfg.bridge, subnet, table.leases()));
-    if (table.empty()) nl.deleteLink(cfg.bridge);
+// Brings the rules in line with the lease table. The bridge and the table stay when the last
+// lease goes (see net_bridge.h): only `system prune` removes them.
+void syncKernel(const BridgeConfig& cfg, const Subnet& subnet, const LeaseTable& table, const std::string& nftCache) {
+    syncNft(cfg.nftTable, cfg.bridge, renderRules(cfg.nftTable, cfg.bridge, subnet, table.leases()), nftCache);
 }
 
 void removeVeth(Netlink& nl, const std::string& name) {
@@ -129,7 +134,17 @@ BridgeConfig BridgeConfig::fromRoot(const std::string& root) {
     } catch (const nlohmann::json::exception& e) {
         throw Error(fs::join(root, "config.json") + ": " + e.what());
     }
+    // One table per bridge: another bridge must never rewrite mydock0's rules.
+    if (c.bridge != "mydock0") {
+        c.nftTable = "mydock_";
+        for (char ch : c.bridge) c.nftTable += ch == '-' ? '_' : ch;
+    }
     return c;
+}
+
+std::string hostNetworkDir() {
+    const char* env = std::getenv("MYDOCK_NETWORK_DIR");
+    return env && *env == '/' ? std::string(env) : std::string("/run/mydock");
 }
 
 BridgeNetwork BridgeNetwork::open(const std::string& root, BridgeConfig cfg) {
@@ -142,6 +157,9 @@ BridgeNetwork BridgeNetwork::open(const std::string& root, BridgeConfig cfg) {
 
 std::string BridgeNetwork::leaseFile() const {
     return fs::join(fs::join(root_, "network"), cfg_.bridge + ".leases");
+}
+std::string BridgeNetwork::nftCacheFile() const {
+    return fs::join(fs::join(root_, "network"), cfg_.bridge + ".nft");
 }
 std::string BridgeNetwork::lockFile() const {
     return fs::join(fs::join(root_, "network"), cfg_.bridge + ".lock");
@@ -208,14 +226,14 @@ Attachment BridgeNetwork::attach(const std::string& containerId, pid_t childPid,
         inside.addDefaultRoute(toInAddr(subnet_.gateway()), eth0->index);
 
         st.save();
-        syncKernel(nl, cfg_, subnet_, st.table);
+        syncKernel(cfg_, subnet_, st.table, nftCacheFile());
     } catch (...) {
         // Leave nothing behind: the veth, the lease, the rules as they were.
         removeVeth(nl, mine_.veth);
         st.table.release(containerId);
         try {
             st.save();
-            syncKernel(nl, cfg_, subnet_, st.table);
+            syncKernel(cfg_, subnet_, st.table, nftCacheFile());
         } catch (const Error& e) {
             log::warn(std::string("undo network attach: ") + e.what());
         }
@@ -241,36 +259,96 @@ void BridgeNetwork::detach(const std::string& containerId) {
     auto gone = st.table.release(containerId);
     // The veth usually died with the container's netns already; delete it anyway in case
     // something still pins that netns.
-    removeVeth(nl, gone ? gone->veth : hostVethName(containerId));
+    std::string veth = gone ? gone->veth : hostVethName(containerId);
+    if (gone && !leaseProcessAlive(*gone)) {
+        // The container is gone, so is its netns: the kernel's netns cleanup removes both ends
+        // of the veth in a few ms (batched, on its own worker), while an RTM_DELLINK from here
+        // would wait for synchronize_net in this process (10-20 ms). Give the kernel up to
+        // 15 ms before deleting it ourselves (a netns pinned by someone else keeps it).
+        for (int i = 0; i < 15 && nl.link(veth); ++i) ::usleep(1000);
+    }
+    if (nl.link(veth)) removeVeth(nl, veth);
+    // No lease: the rules do not change, so no nft run (`rm` of a container that never was on
+    // the bridge costs nothing).
+    if (!gone) return;
     st.save();
-    syncKernel(nl, cfg_, subnet_, st.table);
+    syncKernel(cfg_, subnet_, st.table, nftCacheFile());
+}
+
+std::optional<Lease> BridgeNetwork::lease(const std::string& containerId) const {
+    LockedState st(lockFile(), leaseFile(), subnet_);
+    if (const Lease* l = st.table.find(containerId)) return *l;
+    return std::nullopt;
 }
 
 void BridgeNetwork::cleanupStale() {
     LockedState st(lockFile(), leaseFile(), subnet_);
-    Netlink nl = Netlink::open();
-    for (const auto& dead : st.table.reclaim(leaseProcessAlive)) removeVeth(nl, dead.veth);
-    auto br = nl.link(cfg_.bridge);
-    // No lease and no bridge: the last teardown ran to its end (the bridge goes after the
-    // rules), so there is nothing to do, and no nft to run on hosts that never use the bridge.
-    if (!br && st.table.empty()) {
-        st.save();
-        return;
+    // Temporary files of an atomic write whose writer was killed: under the lock no write of
+    // this bridge is in progress, so every one of them is garbage.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(fs::join(root_, "network"), ec)) {
+        std::string name = e.path().filename().string();
+        for (const std::string& f : {cfg_.bridge + ".leases.tmp-", cfg_.bridge + ".nft.tmp-"})
+            if (name.rfind(f, 0) == 0) ::unlink(e.path().c_str());
     }
+    Netlink nl = Netlink::open();
+    auto reclaimed = st.table.reclaim(leaseProcessAlive);
+    for (const auto& dead : reclaimed) removeVeth(nl, dead.veth);
+    auto br = nl.link(cfg_.bridge);
+    bool changed = !reclaimed.empty();
     if (br) {
         for (const auto& l : nl.links()) {
             if (l.master != br->index || l.kind != "veth") continue;
             bool leased = false;
             for (const auto& lease : st.table.leases()) leased = leased || lease.veth == l.name;
-            if (!leased) removeVeth(nl, l.name);
+            if (!leased) {
+                removeVeth(nl, l.name);
+                changed = true;
+            }
         }
     }
+    // Nothing reclaimed: the rules already match the leases (every change of the table is
+    // applied under this lock), so `run` pays no nft process here. With no bridge and no
+    // lease (never used, or pruned) there is no table to look at either.
+    if (!changed) return;
     st.save();
-    syncKernel(nl, cfg_, subnet_, st.table);
+    if (!br && st.table.empty()) return;
+    syncKernel(cfg_, subnet_, st.table, nftCacheFile());
+}
+
+bool BridgeNetwork::prune() {
+    cleanupStale();   // dead containers' leases and veths, veths without a lease
+    LockedState st(lockFile(), leaseFile(), subnet_);
+    if (!st.table.empty()) return false;   // in use (a container may have come meanwhile)
+    Netlink nl = Netlink::open();
+    bool removed = false;
+    // The bridge first: with it gone no packet can need the table's route_localnet guard.
+    // Unregistering the netdev waits for RCU (tens of ms): the price docker pays never.
+    if (nl.link(cfg_.bridge)) {
+        nl.deleteLink(cfg_.bridge);
+        removed = true;
+    }
+    removed = nftTableExists(cfg_.nftTable) || removed;
+    deleteNft(cfg_.nftTable, nftCacheFile());
+    return removed;
 }
 
 void cleanupStale(const std::string& root) {
-    BridgeNetwork::open(root, BridgeConfig::fromRoot(root)).cleanupStale();
+    BridgeNetwork::open(hostNetworkDir(), BridgeConfig::fromRoot(root)).cleanupStale();
+}
+
+std::string pruneNetwork(const std::string& root) {
+    // No network dir: no bridge was made since boot, and nothing is created here (prune works
+    // for images on hosts, or as users, that never ran a bridged container).
+    if (!fs::exists(fs::join(hostNetworkDir(), "network"))) return {};
+    BridgeNetwork net = BridgeNetwork::open(hostNetworkDir(), BridgeConfig::fromRoot(root));
+    return net.prune() ? net.config().bridge : std::string();
+}
+
+void forgetContainer(const std::string& root, const std::string& containerId) {
+    BridgeNetwork net = BridgeNetwork::open(hostNetworkDir(), BridgeConfig::fromRoot(root));
+    net.detach(containerId);
+    net.cleanupStale();
 }
 
 Attachment attachContainer(const std::string& stateRoot, const std::string& containerId, pid_t childPid,
@@ -281,7 +359,8 @@ Attachment attachContainer(const std::string& stateRoot, const std::string& cont
         auto v = parsePortSpec(f);
         ports.insert(ports.end(), v.begin(), v.end());
     }
-    Attachment a = BridgeNetwork::open(stateRoot, BridgeConfig::fromRoot(stateRoot)).attach(containerId, childPid, ports);
+    Attachment a = BridgeNetwork::open(hostNetworkDir(), BridgeConfig::fromRoot(stateRoot))
+                       .attach(containerId, childPid, ports);
     writeNetworkFiles(containerDir, a.ip(), hostname);
     return a;
 }

@@ -59,6 +59,8 @@ struct ContainerSpec {
 
     std::vector<MountSpec> mounts;
     NetworkMode network = NetworkMode::None;
+    std::vector<std::string> publish; // -p values as given (bridge only)
+    std::string stateRoot;            // $ROOT: the bridge's lease file and config live there
     Resources resources;
     SecurityOptions security;         // --cap-add/--cap-drop/--privileged/--security-opt
     std::string seccompCacheDir;      // where the compiled filter is cached ($ROOT/cache)

@@ -32,21 +32,35 @@ void copyWindowSize(int from, int to) noexcept {
     if (::ioctl(from, TIOCGWINSZ, &ws) == 0 && (ws.ws_row || ws.ws_col)) ::ioctl(to, TIOCSWINSZ, &ws);
 }
 
-UniqueFd receiveFd(int sock) {
-    char data;
+namespace {
+
+// A one-byte message with room for one SCM_RIGHTS fd: the shape both ends of the pty master's
+// trip use. Points into itself, so it stays where it is built.
+struct FdMessage {
+    char data = 'T';
     struct iovec iov {&data, 1};
     alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
     struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = buf;
-    msg.msg_controllen = sizeof buf;
+    FdMessage() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = buf;
+        msg.msg_controllen = sizeof buf;
+    }
+    FdMessage(const FdMessage&) = delete;
+    FdMessage& operator=(const FdMessage&) = delete;
+};
+
+}  // namespace
+
+UniqueFd receiveFd(int sock) {
+    FdMessage m;
     ssize_t n;
-    do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    do n = ::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n < 0) throwErrno("receive the container's pty");
     if (n == 0) return UniqueFd();
-    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&m.msg); c; c = CMSG_NXTHDR(&m.msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
             int fd;
             std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
@@ -54,6 +68,19 @@ UniqueFd receiveFd(int sock) {
         }
     }
     throw Error("the container sent no pty");
+}
+
+bool sendFd(int sock, int fd) noexcept {
+    FdMessage m;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;   // the fd itself travels, not its number
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    ssize_t n;
+    do n = ::sendmsg(sock, &m.msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n >= 0;
 }
 
 }  // namespace mydock::runtime

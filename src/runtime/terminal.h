@@ -1,5 +1,5 @@
 // The caller's side of `-t`: raw mode on the caller's terminal while the container runs
-// (restored on every exit path), window size, and receiving the pty master from the child.
+// (restored on every exit path), window size, and passing the pty master from the child.
 #pragma once
 
 #include <termios.h>
@@ -29,5 +29,9 @@ void copyWindowSize(int from, int to) noexcept;
 
 // Receives one fd sent with SCM_RIGHTS on `sock`; an empty UniqueFd on EOF (the child failed).
 UniqueFd receiveFd(int sock);
+
+// The child's end: sends `fd` itself on the unix socket `sock` (SCM_RIGHTS, like runc's console
+// socket). False with errno set on failure; never throws nor allocates (runs in forked children).
+bool sendFd(int sock, int fd) noexcept;
 
 }  // namespace mydock::runtime

@@ -2,40 +2,11 @@
 # Detached containers (issue 5, lifecycle): run -d under a monitor, ps, logs, stop, kill,
 # wait, rm -f, inspect, and that nothing leaks. Needs root.
 load ../lib/e2e
+load ../lib/containers   # ct_setup_file, ct_setup, ct_teardown, ct_pty
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-    [[ $(id -u) == 0 ]] || return 0
-    [[ -x ${MYDOCK_BIN:-} ]] || return 0
-    registry_start
-    export LC_ROOT=$BATS_FILE_TMPDIR/root
-    export HOME=$BATS_FILE_TMPDIR/home
-    mkdir -p "$LC_ROOT" "$HOME"
-    "$MYDOCK_BIN" --root "$LC_ROOT" pull -q "$REG_HOST/library/busybox" >/dev/null
-    export BB=$REG_HOST/library/busybox
-}
-
-teardown_file() { md_cleanup "$BATS_FILE_TMPDIR"; }
-
-setup() {
-    md_require_root
-    md_setup_root
-    export MD_ROOT=$LC_ROOT
-}
-
-# Every container of the test is removed; then no mount, process or cgroup of ours is left.
-teardown() {
-    local rc=0 ids
-    ids=$("$MYDOCK_BIN" --root "$LC_ROOT" ps -aq --no-trunc)
-    [[ -z $ids ]] || "$MYDOCK_BIN" --root "$LC_ROOT" rm -f $ids >/dev/null || rc=1
-    md_teardown || rc=1
-    if grep -F -- "$LC_ROOT" /proc/self/mountinfo; then echo "host mounts left" >&2; rc=1; fi
-    if pgrep -f -- "--root $LC_ROOT" >/dev/null; then echo "mydock processes left" >&2; pgrep -af -- "--root $LC_ROOT" >&2; rc=1; fi
-    for id in $ids; do
-        if ls -d /sys/fs/cgroup/*/mydock/"$id" /sys/fs/cgroup/mydock/"$id" 2>/dev/null; then echo "cgroup left" >&2; rc=1; fi
-    done
-    return $rc
-}
+# setup, teardown (every container removed; no mount, process or cgroup left): containers.bash
+setup_file() { ct_setup_file library/busybox; }
 
 @test "run -d prints the id at once; the container keeps running; ps shows it Up" {
     local t0=$SECONDS
@@ -69,7 +40,7 @@ teardown() {
     local id=$output
     run mydock wait talker
     [[ $output == 3 ]]
-    local log=$LC_ROOT/containers/$id/$id-json.log
+    local log=$CT_ROOT/containers/$id/$id-json.log
     [[ $(jq -r 'select(.stream=="stderr") | .log' "$log") == two ]]
     [[ $(head -1 "$log" | jq -r .log) == $'one\n' ]] || [[ $(head -1 "$log" | jq -r .log) == $'one' ]]
     head -1 "$log" | jq -e '.time | test("^[0-9-]+T[0-9:.]+Z$")'
@@ -152,7 +123,7 @@ teardown() {
     run mydock run -d --name orphan "$BB" sleep 60
     local id=$output
     local pid
-    pid=$(jq -r .State.Pid "$LC_ROOT/containers/$id/config.json")
+    pid=$(jq -r .State.Pid "$CT_ROOT/containers/$id/config.json")
     local mon
     mon=$(ps -o ppid= -p "$pid" | tr -d ' ')
     [[ -n $mon && $mon != 1 ]]
@@ -170,8 +141,8 @@ teardown() {
     run mydock run -d --rm --name gone "$BB" true
     assert_success
     local i
-    for i in $(seq 50); do [[ -d $LC_ROOT/containers/$output ]] || break; sleep 0.1; done
-    [[ ! -d $LC_ROOT/containers/$output ]]
+    for i in $(seq 50); do [[ -d $CT_ROOT/containers/$output ]] || break; sleep 0.1; done
+    [[ ! -d $CT_ROOT/containers/$output ]]
 
     run mydock run -d -t --name tty "$BB" sh -c 'tty; echo done'
     assert_success

@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fs.h"
+#include "runtime/net_bridge.h"
 #include "runtime/net_files.h"
+#include "runtime/net_inspect.h"
 #include "runtime/net_ipam.h"
 #include "runtime/net_nft.h"
 #include "runtime/net_ports.h"
@@ -108,15 +111,43 @@ TEST(NetIpam, Liveness) {
 
 TEST(NetNft, Ruleset) {
     Subnet s = Subnet::parse("10.88.0.0/16");
-    EXPECT_EQ(renderRuleset("mydock", "mydock0", s, {}), "table ip mydock {}\ndelete table ip mydock\n");
+    EXPECT_TRUE(renderRules("mydock", "mydock0", s, {}).empty());   // no container: no rule
     Lease l;
     l.ip = "10.88.0.2";
     l.containerId = "abc";
     l.ports = {PortMapping{"127.0.0.1", 18080, 0, 80, "tcp"}, PortMapping{"", 5353, 0, 53, "udp"}};
-    auto r = renderRuleset("mydock", "mydock0", s, {l});
-    EXPECT_NE(r.find("ip saddr 10.88.0.0/16 oifname != \"mydock0\" masquerade"), std::string::npos) << r;
-    EXPECT_NE(r.find("ip daddr 127.0.0.1 tcp dport 18080 dnat to 10.88.0.2:80"), std::string::npos) << r;
-    EXPECT_NE(r.find("    udp dport 5353 dnat to 10.88.0.2:53"), std::string::npos) << r;
+    std::string r;
+    for (const auto& line : renderRules("mydock", "mydock0", s, {l})) r += line + "\n";
+    EXPECT_NE(r.find("add rule ip mydock postrouting ip saddr 10.88.0.0/16 oifname != \"mydock0\" masquerade\n"),
+              std::string::npos) << r;
+    EXPECT_NE(r.find("add rule ip mydock publish ip daddr 127.0.0.1 tcp dport 18080 dnat to 10.88.0.2:80 comment \"abc\"\n"),
+              std::string::npos) << r;
+    EXPECT_NE(r.find("add rule ip mydock publish udp dport 5353 dnat to 10.88.0.2:53"), std::string::npos) << r;
+    // The base: chains and the fixed rules. Loopback-addressed packets from the bridge: only
+    // replies (route_localnet's hole closed), for as long as the bridge lives.
+    std::string b = renderBase("mydock", "mydock0");
+    EXPECT_NE(b.find("iifname \"mydock0\" ip daddr 127.0.0.0/8 ct state established,related accept\n"
+                     "    iifname \"mydock0\" ip daddr 127.0.0.0/8 drop"), std::string::npos) << b;
+    EXPECT_NE(b.find("fib daddr type local jump publish"), std::string::npos) << b;
+    EXPECT_EQ(b.find("masquerade"), std::string::npos) << b;
+    EXPECT_EQ(renderDeleteTable("mydock"), "table ip mydock {}\ndelete table ip mydock\n");
+}
+
+TEST(NetNft, ChangeAddsOnlyWhenNothingGoes) {
+    const std::vector<std::string> a = {"add rule ip t publish A", "add rule ip t postrouting M"};
+    const std::vector<std::string> ab = {"add rule ip t publish A", "add rule ip t publish B",
+                                         "add rule ip t postrouting M"};
+    // Only additions: the new lines alone, no flush (removing costs an RCU grace period).
+    EXPECT_EQ(renderChange("t", "br", a, ab, true), "add rule ip t publish B\n");
+    EXPECT_EQ(renderChange("t", "br", {}, a, true), "add rule ip t publish A\nadd rule ip t postrouting M\n");
+    // Something goes: both chains flushed and refilled in the same transaction.
+    EXPECT_EQ(renderChange("t", "br", ab, a, true),
+              "flush chain ip t publish\nflush chain ip t postrouting\nadd rule ip t publish A\n"
+              "add rule ip t postrouting M\n");
+    EXPECT_EQ(renderChange("t", "br", a, {}, true), "flush chain ip t publish\nflush chain ip t postrouting\n");
+    // No table: the base, then every rule.
+    EXPECT_EQ(renderChange("t", "br", ab, a, false), renderBase("t", "br") + "add rule ip t publish A\n"
+                                                                            "add rule ip t postrouting M\n");
 }
 
 TEST(NetFiles, ResolvConfDropsLoopback) {
@@ -138,4 +169,48 @@ TEST(NetPorts, HostPortChecks) {
     EXPECT_NE(p, 0);
     EXPECT_TRUE(hostPortFree("127.0.0.1", p, "tcp"));
     EXPECT_THROW(hostPortFree("192.0.2.1", 8080, "tcp"), Error);  // not an address of this host
+}
+
+TEST(NetInspect, PortBindingsAsDockerRecordsThem) {
+    auto j = portBindings({"127.0.0.1:18080:80", "9000-9010:53/udp", "8443", "8000-8001:70-71"});
+    EXPECT_EQ(j["80/tcp"], nlohmann::json::parse(R"([{"HostIp":"127.0.0.1","HostPort":"18080"}])"));
+    EXPECT_EQ(j["53/udp"], nlohmann::json::parse(R"([{"HostIp":"","HostPort":"9000-9010"}])"));
+    EXPECT_EQ(j["8443/tcp"], nlohmann::json::parse(R"([{"HostIp":"","HostPort":""}])"));
+    EXPECT_EQ(j["71/tcp"][0]["HostPort"], "8001");
+    EXPECT_EQ(portBindings({}), nlohmann::json::object());
+    EXPECT_THROW(portBindings({"1.2.3.4:x:80"}), Error);
+}
+
+TEST(NetInspect, PortsColumnAndStoppedForm) {
+    auto ns = stoppedNetworkSettings("bridge");
+    EXPECT_EQ(ns["IPAddress"], "");
+    EXPECT_TRUE(ns["Networks"].contains("bridge"));
+    EXPECT_EQ(portsColumn(ns), "");
+    EXPECT_TRUE(stoppedNetworkSettings("none")["Networks"].contains("none"));
+    ns["Ports"] = nlohmann::json::parse(
+        R"({"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"18080"}],"53/udp":[{"HostIp":"0.0.0.0","HostPort":"5353"}],"22/tcp":null})");
+    EXPECT_EQ(portsColumn(ns), "22/tcp, 0.0.0.0:5353->53/udp, 127.0.0.1:18080->80/tcp");
+    EXPECT_EQ(portsColumn(nlohmann::json()), "");
+    EXPECT_EQ(portsColumn(nlohmann::json::parse(R"({"Ports":[1,2]})")), "");
+    // A container that has no lease (not running, or another network) shows no address.
+    fs::TempDir root, netDir;
+    ::setenv("MYDOCK_NETWORK_DIR", netDir.path().c_str(), 1);
+    EXPECT_EQ(networkSettings(root.path(), "nosuch", "bridge")["IPAddress"], "");
+    EXPECT_EQ(networkSettings(root.path(), "nosuch", "host")["Networks"].begin().key(), "host");
+    ::unsetenv("MYDOCK_NETWORK_DIR");
+}
+
+TEST(NetBridgeConfig, FromRootAndTablePerBridge) {
+    fs::TempDir root;
+    auto c = BridgeConfig::fromRoot(root.path());
+    EXPECT_EQ(c.bridge, "mydock0");
+    EXPECT_EQ(c.nftTable, "mydock");
+    EXPECT_EQ(c.subnet, "10.88.0.0/16");
+    fs::writeFileAtomic(root.path() + "/config.json", R"({"bridge-name":"br-x1","bridge-subnet":"10.77.0.0/24"})", false);
+    c = BridgeConfig::fromRoot(root.path());
+    EXPECT_EQ(c.bridge, "br-x1");
+    EXPECT_EQ(c.nftTable, "mydock_br_x1");
+    EXPECT_EQ(c.subnet, "10.77.0.0/24");
+    fs::writeFileAtomic(root.path() + "/config.json", "{nope", false);
+    EXPECT_THROW(BridgeConfig::fromRoot(root.path()), Error);
 }

@@ -22,6 +22,7 @@
 #include "runtime/net_bridge.h"
 #include "runtime/net_files.h"
 #include "runtime/net_netlink.h"
+#include "runtime/net_nft.h"
 
 using namespace mydock;
 using namespace mydock::runtime::net;
@@ -86,7 +87,7 @@ private:
 };
 
 bool hostHasLink(const std::string& name) { return Netlink::open().link(name).has_value(); }
-bool nftTableExists(const std::string& t) {
+bool nftListed(const std::string& t) {
     return std::system(("nft list table ip " + t + " >/dev/null 2>&1").c_str()) == 0;
 }
 std::string nftTable(const std::string& t) {
@@ -97,6 +98,12 @@ std::string nftTable(const std::string& t) {
         ::pclose(f);
     }
     return out;
+}
+
+// Whether the table holds any rule that comes and goes with containers.
+bool hasContainerRules(const std::string& t) {
+    std::string rules = nftTable(t);
+    return rules.find("masquerade") != std::string::npos || rules.find("dnat") != std::string::npos;
 }
 
 // GET /marker from ip:port, from the host or (netnsPid != 0) from inside that process's netns
@@ -146,9 +153,9 @@ protected:
     }
     void TearDown() override {
         if (!root_) return;
-        try { BridgeNetwork::open(root_->path(), cfg_).cleanupStale(); } catch (...) {}
+        try { BridgeNetwork::open(root_->path(), cfg_).prune(); } catch (...) {}
         EXPECT_FALSE(hostHasLink(cfg_.bridge));
-        EXPECT_FALSE(nftTableExists(cfg_.nftTable));
+        EXPECT_FALSE(nftListed(cfg_.nftTable));
     }
     BridgeNetwork net() { return BridgeNetwork::open(root_->path(), cfg_); }
     std::string prefix() const { return cfg_.subnet.substr(0, cfg_.subnet.rfind('.') + 1); }
@@ -184,12 +191,31 @@ TEST_F(NetRoot, TwoContainersPingAndTeardown) {
         EXPECT_TRUE(fs::exists(n.leaseFile()));
         aa.detach();
         EXPECT_FALSE(hostHasLink(vethA));
-        EXPECT_TRUE(nftTableExists(cfg_.nftTable));  // b still holds it
+        EXPECT_TRUE(hasContainerRules(cfg_.nftTable));  // b still needs the masquerade
     }
+    // The last container gone: its veth, lease and the rules go; the bridge and the table
+    // (base chains, the route_localnet guard) stay for the next one, until prune().
     EXPECT_FALSE(hostHasLink(vethB));
-    EXPECT_FALSE(hostHasLink(cfg_.bridge));
-    EXPECT_FALSE(nftTableExists(cfg_.nftTable));
+    EXPECT_TRUE(hostHasLink(cfg_.bridge));
+    EXPECT_TRUE(nftListed(cfg_.nftTable));
+    EXPECT_FALSE(hasContainerRules(cfg_.nftTable)) << nftTable(cfg_.nftTable);
+    EXPECT_NE(nftTable(cfg_.nftTable).find("ip daddr 127.0.0.0/8 drop"), std::string::npos);
     EXPECT_FALSE(fs::exists(net().leaseFile()));
+    // The next container finds them and adds its rules.
+    NsProcess c({"sleep", "300"});
+    {
+        Attachment ac = net().attach("container-c", c.pid(), {});
+        EXPECT_TRUE(hasContainerRules(cfg_.nftTable));
+        EXPECT_EQ(c.run("busybox ping -c 1 -W 3 " + ac.gateway() + " >/dev/null"), 0);
+        // prune() leaves a bridge in use alone.
+        EXPECT_FALSE(net().prune());
+        EXPECT_TRUE(hostHasLink(cfg_.bridge));
+        EXPECT_TRUE(hasContainerRules(cfg_.nftTable));
+    }
+    EXPECT_TRUE(net().prune());
+    EXPECT_FALSE(hostHasLink(cfg_.bridge));
+    EXPECT_FALSE(nftListed(cfg_.nftTable));
+    EXPECT_FALSE(net().prune());   // nothing left to remove
 }
 
 TEST_F(NetRoot, TwentyConcurrentAttachesThenStaleCleanup) {
@@ -223,8 +249,8 @@ TEST_F(NetRoot, TwentyConcurrentAttachesThenStaleCleanup) {
     for (auto& p : procs) p->kill();
     net().cleanupStale();
     for (int i = 0; i < 20; ++i) EXPECT_FALSE(hostHasLink(BridgeNetwork::hostVethName("c" + std::to_string(i))));
-    EXPECT_FALSE(hostHasLink(cfg_.bridge));
-    EXPECT_FALSE(nftTableExists(cfg_.nftTable));
+    EXPECT_TRUE(hostHasLink(cfg_.bridge));
+    EXPECT_FALSE(hasContainerRules(cfg_.nftTable));
     EXPECT_FALSE(fs::exists(net().leaseFile()));
 }
 
@@ -262,9 +288,12 @@ TEST_F(NetRoot, PublishedPortOnLoopback) {
     }
     EXPECT_NE(got.find("hello-from-netns"), std::string::npos) << got;
     client.detach();
+    EXPECT_NE(nftTable(cfg_.nftTable).find("dnat to " + att2.ip()), std::string::npos);
     att2.detach();
+    EXPECT_EQ(nftTable(cfg_.nftTable).find("dnat to " + att2.ip()), std::string::npos);  // its port went
+    EXPECT_NE(nftTable(cfg_.nftTable).find("dnat to " + att.ip()), std::string::npos);   // not the other's
     att.detach();
-    EXPECT_FALSE(nftTableExists(cfg_.nftTable));
+    EXPECT_FALSE(hasContainerRules(cfg_.nftTable));
 }
 
 TEST_F(NetRoot, ReattachAfterSigkillReclaimsLease) {
@@ -275,7 +304,7 @@ TEST_F(NetRoot, ReattachAfterSigkillReclaimsLease) {
     std::string ip = att.ip();
     att.release();      // mydock "dies" without teardown
     first->kill();      // and so does the container
-    EXPECT_TRUE(nftTableExists(cfg_.nftTable));  // its rules are left over until reclaimed
+    EXPECT_NE(nftTable(cfg_.nftTable).find("dnat to"), std::string::npos);  // left until reclaimed
     NsProcess second({"sleep", "300"});
     auto again = net().attach("same-id", second.pid(), {});
     EXPECT_EQ(again.ip(), ip);
@@ -331,19 +360,96 @@ TEST_F(NetRoot, ConcurrentAttachesFromSeparateProcesses) {
 TEST_F(NetRoot, AttachContainerWritesEtcFiles) {
     fs::writeFileAtomic(root_->path() + "/config.json",
                         "{\"bridge-name\": \"" + cfg_.bridge + "\", \"bridge-subnet\": \"" + cfg_.subnet + "\"}", false);
-    fs::TempDir dir;
+    fs::TempDir dir, netDir;
     NsProcess p({"sleep", "300"});
-    // A test-only table name is not in config.json: this one uses the default "mydock" table
-    // name, so skip if a real mydock bridge is in use on this host.
-    if (nftTableExists("mydock")) GTEST_SKIP() << "table ip mydock in use on this host";
+    // A bridge named in config.json gets a table of its own, never mydock0's "mydock"; the
+    // leases go to MYDOCK_NETWORK_DIR (here a scratch dir instead of /run/mydock).
+    ::setenv("MYDOCK_NETWORK_DIR", netDir.path().c_str(), 1);
+    const std::string table = "mydock_" + cfg_.bridge;
     {
         auto att = attachContainer(root_->path(), "etc-files", p.pid(), {"127.0.0.1::80"}, dir.path(), "myhost");
         EXPECT_EQ(att.ip(), prefix() + "2");
         EXPECT_NE(att.ports().at(0).hostPort, 0);
         EXPECT_NE(fs::readFile(dir.path() + "/hosts").find(att.ip() + "\tmyhost\n"), std::string::npos);
         EXPECT_EQ(fs::readFile(dir.path() + "/resolv.conf"), containerResolvConf());
-        EXPECT_TRUE(nftTableExists("mydock"));
+        EXPECT_TRUE(nftListed(table));
+        EXPECT_TRUE(fs::exists(netDir.path() + "/network/" + cfg_.bridge + ".leases"));
     }
-    EXPECT_FALSE(nftTableExists("mydock"));
+    EXPECT_FALSE(hasContainerRules(table));
+    EXPECT_TRUE(hostHasLink(cfg_.bridge));
+    EXPECT_FALSE(fs::exists(netDir.path() + "/network/" + cfg_.bridge + ".leases"));
+    // `system prune`: the bridge of config.json and its table go.
+    EXPECT_EQ(pruneNetwork(root_->path()), cfg_.bridge);
+    EXPECT_FALSE(nftListed(table));
     EXPECT_FALSE(hostHasLink(cfg_.bridge));
+    EXPECT_EQ(pruneNetwork(root_->path()), "");
+    ::unsetenv("MYDOCK_NETWORK_DIR");
+}
+
+TEST_F(NetRoot, SyncNftRunsNftOnlyWhenTheRulesChange) {
+    const std::string table = cfg_.nftTable, cache = root_->path() + "/rules.nft";
+    Subnet subnet = Subnet::parse(cfg_.subnet);
+    Lease l;
+    l.containerId = "c1";
+    l.ip = prefix() + "2";
+    const auto rules = renderRules(table, cfg_.bridge, subnet, {l});
+    EXPECT_FALSE(nftTableExists(table));
+    syncNft(table, cfg_.bridge, rules, cache);   // no table: base and rules
+    EXPECT_TRUE(nftTableExists(table));
+    EXPECT_TRUE(hasContainerRules(table));
+    EXPECT_NE(nftTable(table).find("ip daddr 127.0.0.0/8 drop"), std::string::npos);
+    // Unchanged rules, table present: no nft run (a chain added by hand survives).
+    ASSERT_EQ(std::system(("nft add chain ip " + table + " handmade").c_str()), 0);
+    syncNft(table, cfg_.bridge, rules, cache);
+    EXPECT_NE(nftTable(table).find("handmade"), std::string::npos);
+    // A port added: only added (the hand-made chain is still there: no table rebuild).
+    Lease p = l;
+    p.containerId = "c2";
+    p.ip = prefix() + "3";
+    p.ports = {PortMapping{"127.0.0.1", 18099, 0, 80, "tcp"}};
+    syncNft(table, cfg_.bridge, renderRules(table, cfg_.bridge, subnet, {l, p}), cache);
+    std::string now = nftTable(table);
+    EXPECT_NE(now.find("dnat to " + p.ip + ":80"), std::string::npos) << now;
+    EXPECT_NE(now.find("handmade"), std::string::npos);
+    // And removed again: the masquerade (c1 still there) exactly once.
+    syncNft(table, cfg_.bridge, rules, cache);
+    now = nftTable(table);
+    EXPECT_EQ(now.find("dnat to"), std::string::npos) << now;
+    auto first = now.find("oifname != \"" + cfg_.bridge + "\" masquerade");
+    EXPECT_NE(first, std::string::npos) << now;
+    EXPECT_EQ(now.find("oifname != \"" + cfg_.bridge + "\" masquerade", first + 1), std::string::npos) << now;
+    // The table vanished behind our back (deleted by hand): applied again despite the cache.
+    ASSERT_EQ(std::system(("nft delete table ip " + table).c_str()), 0);
+    syncNft(table, cfg_.bridge, rules, cache);
+    EXPECT_TRUE(nftTableExists(table));
+    EXPECT_TRUE(hasContainerRules(table));
+    EXPECT_EQ(nftTable(table).find("handmade"), std::string::npos);
+    // No lease left: the rules go, the table stays.
+    syncNft(table, cfg_.bridge, {}, cache);
+    EXPECT_TRUE(nftTableExists(table));
+    EXPECT_FALSE(hasContainerRules(table));
+    // Without a cache the kernel's rules are unknown: flushed and refilled, never doubled.
+    ::unlink(cache.c_str());
+    syncNft(table, cfg_.bridge, rules, cache);
+    ::unlink(cache.c_str());
+    syncNft(table, cfg_.bridge, rules, cache);
+    now = nftTable(table);
+    first = now.find("oifname != \"" + cfg_.bridge + "\" masquerade");
+    EXPECT_EQ(now.find("oifname != \"" + cfg_.bridge + "\" masquerade", first + 1), std::string::npos) << now;
+    deleteNft(table, cache);
+    EXPECT_FALSE(nftTableExists(table));
+    EXPECT_FALSE(fs::exists(cache));
+    deleteNft(table, cache);   // idempotent
+}
+
+TEST_F(NetRoot, CleanupStaleRemovesTemporaryFilesOfKilledWriters) {
+    auto n = net();
+    const std::string dir = root_->path() + "/network/";
+    fs::writeFileAtomic(dir + cfg_.bridge + ".leases.tmp-99999-1", "{", false);
+    fs::writeFileAtomic(dir + cfg_.bridge + ".nft.tmp-99999-2", "x", false);
+    fs::writeFileAtomic(dir + "other0.leases.tmp-99999-3", "{", false);
+    n.cleanupStale();
+    EXPECT_FALSE(fs::exists(dir + cfg_.bridge + ".leases.tmp-99999-1"));
+    EXPECT_FALSE(fs::exists(dir + cfg_.bridge + ".nft.tmp-99999-2"));
+    EXPECT_TRUE(fs::exists(dir + "other0.leases.tmp-99999-3"));   // another bridge's: not ours
 }
