@@ -72,9 +72,9 @@ def main():
     trow(s1, "limit: sha256 + inflate + sha256 + write, layers in parallel", "pull.limit", "pull.mydock")
     trow(s1, "limit, plus one syncfs per layer", "pull.limit_sync", "pull.mydock")
     s2 = "2. warm start `run --rm IMG /bin/true`"
-    trow(s2, "`mydock run --rm`", "run.mydock", "run.mydock")
-    trow(s2, "`docker run --rm`", "run.docker", "run.mydock")
-    trow(s2, "`podman run --rm`", "run.podman", "run.mydock")
+    trow(s2, "`mydock run --rm` (bridge: veth, lease, NAT rule; `mydock0` kept between runs)", "run.mydock", "run.mydock")
+    trow(s2, "`docker run --rm` (this dockerd has `--bridge=none`: no veth)", "run.docker", "run.mydock")
+    trow(s2, "`podman run --rm` (netns `none` in its containers.conf)", "run.podman", "run.mydock")
     trow(s2, "`runc run` (bundle of the same rootfs, own netns)", "run.runc", "run.mydock")
     s2n = "2. warm start, `--network none`"
     trow(s2n, "`mydock run --rm --network none`", "run.mydock.none", "run.mydock.none")

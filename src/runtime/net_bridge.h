@@ -4,7 +4,7 @@
 // - Topology: one Linux bridge per network (`mydock0`, subnet 10.88.0.0/16 by default, the
 //   range podman uses and docker does not; "bridge-subnet" in $ROOT/config.json changes it),
 //   the gateway .1 on the bridge. Per container a veth pair: host end `veth<8 hex of
-//   sha256(id)>` enslaved to the bridge, the peer created directly inside the container's netns
+//   FNV-1a(id)>` enslaved to the bridge, the peer created directly inside the container's netns
 //   as `eth0` (IFLA_NET_NS_FD in the RTM_NEWLINK request: no rename step, no transient name on
 //   the host), then address, up, default route via the gateway, lo up.
 // - Netlink is our own small encoder (net_netlink.h). The container side is configured through
