@@ -1,13 +1,9 @@
 #include "common/digest.h"
 
-#include <dlfcn.h>
 #include <openssl/evp.h>
 
-#include <mutex>
-#include <string>
-#include <type_traits>
-
 #include "common/error.h"
+#include "common/shared_library.h"
 
 namespace mydock {
 
@@ -23,32 +19,22 @@ struct CryptoApi {
     decltype(&::EVP_DigestInit_ex) init = nullptr;
     decltype(&::EVP_DigestUpdate) update = nullptr;
     decltype(&::EVP_DigestFinal_ex) final = nullptr;
-    std::string error;
 };
 
 const CryptoApi& crypto() {
-    static CryptoApi api;
-    static std::once_flag once;
-    std::call_once(once, [] {
-        void* h = ::dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-            const char* e = ::dlerror();
-            api.error = std::string("libcrypto.so.3 is needed for SHA-256 digests: ") + (e ? e : "dlopen failed");
-            return;
-        }
-        auto sym = [&](auto& fn, const char* name) {
-            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(h, name));
-            if (!fn && api.error.empty()) api.error = std::string("libcrypto.so.3 lacks ") + name;
-        };
-        sym(api.ctxNew, "EVP_MD_CTX_new");
-        sym(api.ctxFree, "EVP_MD_CTX_free");
-        sym(api.sha256, "EVP_sha256");
-        sym(api.init, "EVP_DigestInit_ex");
-        sym(api.update, "EVP_DigestUpdate");
-        sym(api.final, "EVP_DigestFinal_ex");
+    static LoadOnce<CryptoApi> table;
+    return table.get([] {
+        SharedLibrary lib("libcrypto.so.3", "for SHA-256 digests");
+        CryptoApi api;
+        lib.resolve("EVP_MD_CTX_new", api.ctxNew);
+        lib.resolve("EVP_MD_CTX_free", api.ctxFree);
+        lib.resolve("EVP_sha256", api.sha256);
+        lib.resolve("EVP_DigestInit_ex", api.init);
+        lib.resolve("EVP_DigestUpdate", api.update);
+        lib.resolve("EVP_DigestFinal_ex", api.final);
+        lib.keep();
+        return api;
     });
-    if (!api.error.empty()) throw Error(api.error);
-    return api;
 }
 
 bool isLowerHex(std::string_view s) {
