@@ -37,7 +37,7 @@ void resetForStart(runtime::ContainerRecord& rec) {
     rec.error.clear();
 }
 
-// Starts one container; true when it was started or already runs.
+// Starts one container; one that already runs is left as it is (docker: no error).
 void startOne(Context& ctx, const runtime::ContainerStore& store, const std::string& ref, const StartFlags& f) {
     auto rec = findContainer(store, ref);
     if (monitorAlive(store, rec.id)) {
