@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <random>
 #include <utility>
 
 #include "common/error.h"
+#include "common/random.h"
 #include "common/unique_fd.h"
 
 namespace mydock::fs {
@@ -64,8 +64,7 @@ static void writeAll(int fd, std::string_view data, const std::string& path) {
 }
 
 void writeFileAtomic(const std::string& path, std::string_view data, bool durable, mode_t mode) {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
+    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(randomU64() % 1000000);
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (!fd) throwErrno("create " + tmp);
     try {

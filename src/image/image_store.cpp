@@ -11,7 +11,6 @@
 #include <ctime>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +18,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "common/unique_fd.h"
 #include "image/store_index.h"
 
@@ -31,15 +31,7 @@ using detail::IndexImage;
 namespace {
 
 std::string randomSuffix() {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static const char* k = "0123456789abcdef";
-    std::string s(12, '0');
-    std::uint64_t v = rng();
-    for (auto& c : s) {
-        c = k[v & 15];
-        v >>= 4;
-    }
-    return s;
+    return randomHex(12);
 }
 
 // Names of the entries of a directory (not "." or ".."); empty when it does not exist.

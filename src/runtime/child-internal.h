@@ -56,6 +56,10 @@ inline long check(long rc, const char* stage, const std::string& what) {
 struct ChildArgs {
     const ContainerSpec* spec = nullptr;
     int syncFd = -1;        // read end: one byte once the parent placed us in the cgroup
+    // --network bridge: a second byte on syncFd once the parent has wired our netns (veth,
+    // address, routes, NAT) and written our /etc/hosts. We build our root meanwhile, and wait
+    // for it only before the identity switch: the two jobs run side by side.
+    bool networkByte = false;
     int reportFd = -1;      // write end, O_CLOEXEC: ChildReport on failure
     int consoleFd = -1;     // unix socket to send the pty master back on (-t only)
     int stdioFds[3] = {-1, -1, -1};   // fds to install as 0,1,2 when not -t (-1: keep ours)
@@ -90,9 +94,10 @@ template <class Body>
 // The parent blocks the signals it forwards (signalfd) and may ignore SIGPIPE; both the mask
 // and ignored dispositions survive execve: back to the defaults.
 void resetSignals() noexcept;
-// Waits for the parent's one byte on `syncFd` (it placed us in our cgroups), then closes it;
-// EOF (the parent failed or died first): _exit(125), nothing to report.
-void waitForParent(int syncFd) noexcept;
+// Waits for the parent's one byte on `syncFd` (it placed us in our cgroups), then closes it
+// unless `keepOpen` (another byte follows); EOF (the parent failed or died first): _exit(125),
+// nothing to report.
+void waitForParent(int syncFd, bool keepOpen = false) noexcept;
 // Die with mydock (unless detached): PR_SET_PDEATHSIG, and POLLERR/POLLHUP on `reportFd` (its
 // read end lives only in the parent) for a parent already gone. `rearm`: again after the
 // identity switch (which clears the signal), where a seccomp refusal must not fail the start.

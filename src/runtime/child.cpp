@@ -44,13 +44,13 @@ void resetSignals() noexcept {
         if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
 }
 
-void waitForParent(int syncFd) noexcept {
+void waitForParent(int syncFd, bool keepOpen) noexcept {
     char c;
     ssize_t n;
     do n = ::read(syncFd, &c, 1);
     while (n < 0 && errno == EINTR);
     if (n != 1) ::_exit(125);
-    ::close(syncFd);
+    if (!keepOpen) ::close(syncFd);
 }
 
 void dieWithParent(int reportFd, bool rearm) {
@@ -155,7 +155,7 @@ ChildIdentity resolveIdentity(const ContainerSpec& spec, std::vector<gid_t>& gro
     const ContainerSpec& spec = *a.spec;
     resetSignals();
     if (spec.dieWithParent) dieWithParent(a.reportFd, false);
-    waitForParent(a.syncFd);
+    waitForParent(a.syncFd, a.networkByte);
     // Now that we are in our cgroup: a cgroup namespace rooted there, so the container sees
     // its own cgroup as "/" (skipped where the kernel has none).
     if (::unshare(CLONE_NEWCGROUP) != 0 && errno != EINVAL) fail("init", "unshare the cgroup namespace", errno);
@@ -188,6 +188,9 @@ ChildIdentity resolveIdentity(const ContainerSpec& spec, std::vector<gid_t>& gro
     std::vector<gid_t> groups;
     std::vector<std::string> env = spec.env;
     ChildIdentity id = resolveIdentity(spec, groups, env);
+    // The bridge is ready (eth0 up with its address, NAT in place, /etc/hosts final) before
+    // the command can look at it.
+    if (a.networkByte) waitForParent(a.syncFd);
     // fds >= 3 close-on-exec, no_new_privs, bounding set, uid/gid/groups, capabilities,
     // seccomp, chdir: in runc's order (security.h).
     checkSys(finalizeProcess(*a.plan, id, spec.cwd.empty() ? "/" : spec.cwd.c_str()), "security");

@@ -24,6 +24,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/child-internal.h"
 #include "runtime/net_bridge.h"
+#include "runtime/net_files.h"
 #include "runtime/security.h"
 #include "runtime/stdio_relay.h"
 #include "runtime/terminal.h"
@@ -32,38 +33,22 @@ namespace mydock::runtime {
 
 namespace {
 
+// /etc/hosts and /etc/resolv.conf: the host's own with --network host; otherwise docker's
+// localhost lines (a bridge container's address is added by the network attach) and the host's
+// resolv.conf without loopback nameservers (net_files.h).
 std::string hostsFile(const ContainerSpec& spec) {
     std::string host;
     if (spec.network == NetworkMode::Host && fs::readFileIfExists("/etc/hosts", host)) return host;
-    return "127.0.0.1\tlocalhost\n"
-           "::1\tlocalhost ip6-localhost ip6-loopback\n"
-           "fe00::0\tip6-localnet\n"
-           "ff00::0\tip6-mcastprefix\n"
-           "ff02::1\tip6-allnodes\n"
-           "ff02::2\tip6-allrouters\n";
+    return net::hostsFileContent("", "");
 }
 
-// docker's rule: the host's resolv.conf; outside the host's network, loopback nameservers
-// (a local resolver) cannot work, so they are dropped, and Google's are used if none is left.
 std::string resolvConf(const ContainerSpec& spec) {
     std::string host;
-    fs::readFileIfExists("/etc/resolv.conf", host);
-    if (spec.network == NetworkMode::Host) return host;
-    std::stringstream in(host);
-    std::string line, out;
-    bool haveNs = false;
-    while (std::getline(in, line)) {
-        std::stringstream ls(line);
-        std::string key, value;
-        ls >> key >> value;
-        if (key == "nameserver") {
-            if (value.rfind("127.", 0) == 0 || value == "::1") continue;
-            haveNs = true;
-        }
-        out += line + "\n";
+    if (spec.network == NetworkMode::Host) {
+        fs::readFileIfExists("/etc/resolv.conf", host);
+        return host;
     }
-    if (!haveNs) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-    return out;
+    return net::containerResolvConf();
 }
 
 // The foreground relay, signal forwarding and child reaping live in stdio_relay.{h,cpp}
@@ -122,6 +107,10 @@ ExitStatus runContainer(const ContainerSpec& specIn, const std::function<void(pi
 
     detail::ChildChannels channels(spec.terminal);
     args.syncFd = channels.childSyncFd();
+    if (spec.network == NetworkMode::Bridge) {
+        if (spec.stateRoot.empty()) throw Error("bridge network: no state root given");
+        args.networkByte = true;
+    }
     args.reportFd = channels.childReportFd();
     args.consoleFd = channels.childConsoleFd();
 
@@ -142,15 +131,24 @@ ExitStatus runContainer(const ContainerSpec& specIn, const std::function<void(pi
 
     // The child waits for this byte: it must be in its cgroup before it runs anything.
     cgroup.addProcess(child.pid());
-    // --network bridge: the child's netns gets its veth, address and routes now, before the
-    // child runs anything (it bind-mounts hosts/resolv.conf after the byte: attach rewrites
-    // them for its address). Held until we return: veth, lease and rules go with the container.
+    // --network bridge: the child's netns gets its veth, address, routes and NAT while the
+    // child builds its root (args.networkByte: it waits for a second byte before it becomes
+    // the command). Held until we return: veth, lease and rules go with the container.
     std::optional<net::Attachment> network;
-    if (spec.network == NetworkMode::Bridge) {
-        if (spec.stateRoot.empty()) throw Error("bridge network: no state root given");
-        net::cleanupStale(spec.stateRoot);
-        network.emplace(net::attachContainer(spec.stateRoot, spec.id, child.pid(), spec.publish,
-                                             spec.containerDir, spec.hostname));
+    if (args.networkByte) {
+        channels.go("start the container process");
+        try {
+            // (attach reclaims the leases of dead containers itself; veths without a lease
+            // are left to `rm` and `system prune`: at this moment they are usually the
+            // previous run's, still going away with its netns.)
+            network.emplace(net::attachContainer(spec.stateRoot, spec.id, child.pid(), spec.publish,
+                                                 spec.containerDir, spec.hostname));
+        } catch (...) {
+            // The child may have failed first (a mount, the image): then that is the cause.
+            detail::ChildReport r;
+            if (channels.takeReport(r)) detail::throwChildReport(r);
+            throw;
+        }
     }
     channels.release("start the container process");
     UniqueFd master = channels.awaitExec(child, detail::throwChildReport,

@@ -1,7 +1,8 @@
 #include "runtime/names.h"
 
 #include <array>
-#include <random>
+
+#include "common/random.h"
 
 namespace mydock::runtime {
 
@@ -39,13 +40,11 @@ constexpr std::array kSurnames = {
 }  // namespace
 
 std::string generateName(const std::function<bool(const std::string&)>& taken) {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::uniform_int_distribution<std::size_t> a(0, kAdjectives.size() - 1), s(0, kSurnames.size() - 1);
-    std::uniform_int_distribution<int> digit(0, 9);
     for (int attempt = 0;; ++attempt) {
-        std::string name = std::string(kAdjectives[a(rng)]) + "_" + kSurnames[s(rng)];
-        if (attempt >= 10) name += std::to_string(digit(rng));
-        if (attempt >= 1000) name += "_" + std::to_string(rng() % 1000000);
+        std::string name = std::string(kAdjectives[randomU64() % kAdjectives.size()]) + "_" +
+                           kSurnames[randomU64() % kSurnames.size()];
+        if (attempt >= 10) name += std::to_string(randomU64() % 10);
+        if (attempt >= 1000) name += "_" + std::to_string(randomU64() % 1000000);
         if (!taken(name)) return name;
     }
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,15 @@ void writeSysctl(const std::string& path, const std::string& value) {
 }
 
 in_addr toInAddr(std::uint32_t hostOrder) { return in_addr{htonl(hostOrder)}; }
+
+// A container's MAC from its address, as docker does (02:42:<ip>): locally administered,
+// unique on the bridge, and the same for whoever holds the address. A lease can be handed on
+// while the previous holder's netns is still being destroyed (its veth goes a grace period
+// later): both then answer ARP for the address with this one MAC.
+std::array<unsigned char, 6> macFor(std::uint32_t hostOrderIp) {
+    return {0x02, 0x42, static_cast<unsigned char>(hostOrderIp >> 24), static_cast<unsigned char>(hostOrderIp >> 16),
+            static_cast<unsigned char>(hostOrderIp >> 8), static_cast<unsigned char>(hostOrderIp)};
+}
 
 bool portsClash(const PortMapping& a, const PortMapping& b) {
     return a.proto == b.proto && a.hostPort == b.hostPort &&
@@ -221,7 +231,8 @@ Attachment BridgeNetwork::attach(const std::string& containerId, pid_t childPid,
         writeSysctl("/proc/sys/net/ipv4/conf/" + cfg_.bridge + "/route_localnet", "1");
 
         nl.deleteLink(mine_.veth);  // a leftover of the same id (idempotent re-attach)
-        nl.createVethPair(mine_.veth, br->index, "eth0", netns.get());
+        auto ip = ipFromString(mine_.ip);
+        nl.createVethPair(mine_.veth, br->index, "eth0", netns.get(), macFor(*ip));
         auto host = nl.link(mine_.veth);
         if (!host) throw Error("veth " + mine_.veth + " vanished");
         nl.setUp(host->index);
@@ -230,7 +241,6 @@ Attachment BridgeNetwork::attach(const std::string& containerId, pid_t childPid,
         if (auto lo = inside.link("lo")) inside.setUp(lo->index);
         auto eth0 = inside.link("eth0");
         if (!eth0) throw Error("eth0 missing in the container");
-        auto ip = ipFromString(mine_.ip);
         inside.addAddress(eth0->index, toInAddr(*ip), subnet_.prefix);
         inside.setUp(eth0->index);
         inside.addDefaultRoute(toInAddr(subnet_.gateway()), eth0->index);
@@ -263,21 +273,23 @@ Attachment BridgeNetwork::attach(const std::string& containerId, pid_t childPid,
     return a;
 }
 
-void BridgeNetwork::detach(const std::string& containerId) {
+void BridgeNetwork::detach(const std::string& containerId, VethWait wait) {
     LockedState st(lockFile(), leaseFile(), subnet_);
     Netlink nl = Netlink::open();
     auto gone = st.table.release(containerId);
-    // The veth usually died with the container's netns already; delete it anyway in case
-    // something still pins that netns.
     std::string veth = gone ? gone->veth : hostVethName(containerId);
-    if (gone && !leaseProcessAlive(*gone)) {
-        // The container is gone, so is its netns: the kernel's netns cleanup removes both ends
-        // of the veth in a few ms (batched, on its own worker), while an RTM_DELLINK from here
-        // would wait for synchronize_net in this process (10-20 ms). Give the kernel up to
-        // 15 ms before deleting it ourselves (a netns pinned by someone else keeps it).
-        for (int i = 0; i < 15 && nl.link(veth); ++i) ::usleep(1000);
+    if (gone && leaseProcessAlive(*gone)) {
+        // Still running (an attach being undone): its netns lives on, so must we delete.
+        removeVeth(nl, veth);
+    } else if (wait == VethWait::Wait) {
+        // The container is gone, and so is its netns unless someone pins it: the kernel's
+        // netns cleanup removes both ends of the veth (after an RCU grace period, ~10 ms),
+        // while an RTM_DELLINK from here would wait for synchronize_net and an rcu_barrier
+        // (10-20 ms). Give the kernel 15 ms first, then delete it ourselves.
+        if (nl.link(veth) && !nl.waitGone(veth, 15)) removeVeth(nl, veth);
     }
-    if (nl.link(veth)) removeVeth(nl, veth);
+    // VethWait::Leave: the kernel removes it with the dying netns; a netns somebody pinned
+    // leaves an unleased veth with a live peer, which the next cleanupStale() deletes.
     // No lease: the rules do not change, so no nft run (`rm` of a container that never was on
     // the bridge costs nothing).
     if (!gone) return;
@@ -308,7 +320,11 @@ void BridgeNetwork::cleanupStale() {
     bool changed = !reclaimed.empty();
     if (br) {
         for (const auto& l : nl.links()) {
-            if (l.master != br->index || l.kind != "veth") continue;
+            // A veth whose peer netns is dying goes by itself (a container that just ended;
+            // its detach did not wait): deleting it here would wait a grace period for nothing.
+            // Best effort: the kernel reports it only once its netns cleanup has started,
+            // which queues behind earlier ones; before that it is deleted like any other.
+            if (l.master != br->index || l.kind != "veth" || l.peerNetnsDying) continue;
             bool leased = false;
             for (const auto& lease : st.table.leases()) leased = leased || lease.veth == l.name;
             if (!leased) {
@@ -343,10 +359,6 @@ bool BridgeNetwork::prune() {
     return removed;
 }
 
-void cleanupStale(const std::string& root) {
-    BridgeNetwork::open(hostNetworkDir(), BridgeConfig::fromRoot(root)).cleanupStale();
-}
-
 std::string pruneNetwork(const std::string& root) {
     // No network dir: no bridge was made since boot, and nothing is created here (prune works
     // for images on hosts, or as users, that never ran a bridged container).
@@ -357,7 +369,8 @@ std::string pruneNetwork(const std::string& root) {
 
 void forgetContainer(const std::string& root, const std::string& containerId) {
     BridgeNetwork net = BridgeNetwork::open(hostNetworkDir(), BridgeConfig::fromRoot(root));
-    net.detach(containerId);
+    // `rm` promises that nothing of the container is left when it returns: its veth included.
+    net.detach(containerId, BridgeNetwork::VethWait::Wait);
     net.cleanupStale();
 }
 
@@ -371,7 +384,7 @@ Attachment attachContainer(const std::string& stateRoot, const std::string& cont
     }
     Attachment a = BridgeNetwork::open(hostNetworkDir(), BridgeConfig::fromRoot(stateRoot))
                        .attach(containerId, childPid, ports);
-    writeNetworkFiles(containerDir, a.ip(), hostname);
+    writeHostsFile(containerDir, a.ip(), hostname);
     return a;
 }
 
@@ -405,7 +418,9 @@ Attachment::~Attachment() {
 void Attachment::detach() {
     if (!armed_) return;
     armed_ = false;
-    BridgeNetwork::open(root_, cfg_).detach(id_);
+    // The end of a run: the lease and the rules go now; the veth goes with the container's
+    // netns a grace period later (see net_bridge.h), without the caller waiting for it.
+    BridgeNetwork::open(root_, cfg_).detach(id_, BridgeNetwork::VethWait::Leave);
 }
 
 }  // namespace mydock::runtime::net

@@ -31,9 +31,17 @@
 //   go: the masquerades while at least one container is on the bridge, a DNAT per published
 //   port with its container. `mydock system prune` removes the bridge and the table when no
 //   lease is left (pruneNetwork()). route_localnet=1 stays with the bridge, and so does the
-//   table's input guard against it (below). A veth goes with its container's netns: detach
-//   of a dead container waits (up to 15 ms, usually 2-5) for the kernel's netns cleanup to
-//   remove it rather than deleting it itself, which would wait for synchronize_net (10-20 ms).
+//   table's input guard against it (below). A veth goes with its container's netns: the
+//   kernel's netns cleanup removes it one RCU grace period (~10 ms) after the container's last
+//   process, while an RTM_DELLINK from mydock would wait for synchronize_net and an
+//   rcu_barrier (10-20 ms). So the end of a run releases the lease and the rules and leaves
+//   the veth to the kernel (the caller does not wait the grace period); `rm` waits for it (up
+//   to 15 ms, then deletes it). The container's MAC is derived from its address (02:42:<ip>,
+//   as docker does), so an address handed on while the previous holder's veth is still dying
+//   answers ARP with the same MAC. A run does not sweep veths without a lease (attach only
+//   reclaims the leases of dead containers): right after a run they are the previous run's,
+//   still on their way out. cleanupStale() (`rm`, `system prune`) deletes them, except those
+//   the kernel already reports dying (IFLA_LINK_NETNSID -1).
 // - NAT: nftables, in a table of mydock's own (`table ip mydock`), applied by the `nft` binary
 //   (package nftables) reading a script on stdin. One `nft -f` run is one kernel transaction,
 //   so the table is never seen half-written; the binary rather than libnftables keeps mydock
@@ -126,8 +134,12 @@ public:
     // left behind.
     Attachment attach(const std::string& containerId, pid_t childPid,
                       const std::vector<PortMapping>& ports);
-    // Removes a container's veth, rules and lease by id (no-op when it has none).
-    void detach(const std::string& containerId);
+    // Removes a container's lease and rules by id (no-op when it has none), and its veth:
+    // Wait: gone when this returns (`rm`); Leave: a dead container's veth is left to the kernel,
+    // which removes it with the container's netns about one RCU grace period later (the end
+    // of `run`: nobody waits ~10 ms for it). A running container's veth is deleted either way.
+    enum class VethWait { Wait, Leave };
+    void detach(const std::string& containerId, VethWait wait);
     // Removes leftovers of containers that died without teardown: leases whose process is
     // gone, veths on the bridge without a lease, then brings the rules in line. The bridge and
     // the table stay (see prune()).
@@ -159,9 +171,6 @@ std::string hostNetworkDir();
 
 // The functions below take the state root ($ROOT) for its config.json and keep the leases in
 // hostNetworkDir().
-// Convenience for the run path: BridgeNetwork::open(hostNetworkDir(), BridgeConfig::fromRoot(root)).cleanupStale().
-void cleanupStale(const std::string& root);
-
 // For `system prune`: BridgeNetwork::prune() on the bridge of `root`; the bridge's name when
 // it removed it (or its table), else "".
 std::string pruneNetwork(const std::string& root);
@@ -171,9 +180,9 @@ std::string pruneNetwork(const std::string& root);
 void forgetContainer(const std::string& root, const std::string& containerId);
 
 // The whole bridge step of `run`, for the parent between clone() and releasing the child
-// (before the child bind-mounts its /etc files): parses the `-p` values, attaches the
-// child's netns to the bridge of `stateRoot` (config.json's settings), and writes
-// `containerDir`/hosts and resolv.conf for the container's address.
+// to its command: parses the `-p` values, attaches the child's netns to the bridge of
+// `stateRoot` (config.json's settings), and rewrites `containerDir`/hosts in place for the
+// container's address.
 Attachment attachContainer(const std::string& stateRoot, const std::string& containerId, pid_t childPid,
                            const std::vector<std::string>& publishFlags, const std::string& containerDir,
                            const std::string& hostname);

@@ -1,9 +1,13 @@
 #include "runtime/net_files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <sstream>
 
 #include "common/error.h"
 #include "common/fs.h"
+#include "common/unique_fd.h"
 
 namespace mydock::runtime::net {
 
@@ -63,9 +67,14 @@ std::string containerResolvConf() {
     return filterResolvConf(host);
 }
 
-void writeNetworkFiles(const std::string& dir, const std::string& ip, const std::string& hostname) {
-    fs::writeFileAtomic(fs::join(dir, "hosts"), hostsFileContent(ip, hostname), false);
-    fs::writeFileAtomic(fs::join(dir, "resolv.conf"), containerResolvConf(), false);
+void writeHostsFile(const std::string& dir, const std::string& ip, const std::string& hostname) {
+    const std::string path = fs::join(dir, "hosts");
+    const std::string text = hostsFileContent(ip, hostname);
+    // In place, not by rename: the container may have bind-mounted this inode already (it
+    // builds its root while the network is wired), and it reads it only after we are done.
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd) throwErrno("open " + path);
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) throwErrno("write " + path);
 }
 
 }  // namespace mydock::runtime::net

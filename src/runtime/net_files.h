@@ -16,8 +16,9 @@ std::string filterResolvConf(const std::string& hostResolvConf);
 // only nameserver is its 127.0.0.53 stub) and filters it.
 std::string containerResolvConf();
 
-// Writes `dir`/hosts and `dir`/resolv.conf (atomically: replaced files, so write them before
-// the container bind-mounts them) for a bridge container with address `ip`.
-void writeNetworkFiles(const std::string& dir, const std::string& ip, const std::string& hostname);
+// Rewrites `dir`/hosts in place (the same inode: the container may have bind-mounted it
+// already) for a bridge container with address `ip`. resolv.conf needs no address: it is
+// written with the container's other files before it starts.
+void writeHostsFile(const std::string& dir, const std::string& ip, const std::string& hostname);
 
 }  // namespace mydock::runtime::net

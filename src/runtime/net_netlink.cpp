@@ -7,7 +7,9 @@
 #include <linux/veth.h>
 #include <net/if.h>
 #include <sched.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -17,6 +19,12 @@
 
 namespace mydock::runtime::net {
 namespace {
+
+long long monotonicMs() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 // Builds one netlink message: header, a fixed family struct, then (nested) attributes.
 class Msg {
@@ -149,6 +157,11 @@ std::vector<LinkInfo> Netlink::dumpLinks(std::vector<char>& msg, bool single) {
             for (auto* a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
                 if (a->rta_type == IFLA_IFNAME) li.name = static_cast<const char*>(RTA_DATA(a));
                 else if (a->rta_type == IFLA_MASTER) std::memcpy(&li.master, RTA_DATA(a), sizeof(int));
+                else if (a->rta_type == IFLA_LINK_NETNSID) {
+                    std::int32_t id = 0;
+                    std::memcpy(&id, RTA_DATA(a), sizeof id);
+                    li.peerNetnsDying = id < 0;
+                }
                 else if (a->rta_type == IFLA_LINKINFO) {
                     int nlen = static_cast<int>(RTA_PAYLOAD(a));
                     for (auto* b = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(b, nlen); b = RTA_NEXT(b, nlen))
@@ -173,6 +186,38 @@ std::optional<LinkInfo> Netlink::link(const std::string& name) {
     return v.front();
 }
 
+bool Netlink::waitGone(const std::string& name, int timeoutMs) {
+    // A second socket subscribed to link events, joined *before* the existence check below:
+    // a removal between the two cannot be missed.
+    UniqueFd ev = openSocket();
+    int group = RTNLGRP_LINK;
+    if (::setsockopt(ev.get(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) != 0)
+        throwErrno("netlink: join the link group");
+    auto l = link(name);
+    if (!l) return true;
+    const long long deadline = monotonicMs() + timeoutMs;
+    char buf[16384];
+    for (;;) {
+        long long left = deadline - monotonicMs();
+        if (left <= 0) return !link(name);
+        pollfd p{ev.get(), POLLIN, 0};
+        int r = ::poll(&p, 1, static_cast<int>(left));
+        if (r < 0 && errno != EINTR) throwErrno("netlink: wait for a link event");
+        if (r <= 0) continue;
+        ssize_t n = ::recv(ev.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            // ENOBUFS: events were dropped (a burst of other links); ask the kernel directly.
+            if (errno == ENOBUFS && !link(name)) return true;
+            continue;
+        }
+        int len = static_cast<int>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len))
+            if (h->nlmsg_type == RTM_DELLINK &&
+                static_cast<ifinfomsg*>(NLMSG_DATA(h))->ifi_index == l->index)
+                return true;
+    }
+}
+
 std::vector<LinkInfo> Netlink::links() {
     Msg m(RTM_GETLINK, NLM_F_DUMP);
     m.body<ifinfomsg>()->ifi_family = AF_UNSPEC;
@@ -193,7 +238,8 @@ bool Netlink::createBridge(const std::string& name) {
 }
 
 void Netlink::createVethPair(const std::string& hostName, int masterIndex,
-                             const std::string& peerName, int peerNetnsFd) {
+                             const std::string& peerName, int peerNetnsFd,
+                             const std::array<unsigned char, 6>& peerMac) {
     Msg m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     m.body<ifinfomsg>()->ifi_family = AF_UNSPEC;
     m.attrStr(IFLA_IFNAME, hostName);
@@ -206,6 +252,7 @@ void Netlink::createVethPair(const std::string& hostName, int masterIndex,
     m.body<ifinfomsg>()->ifi_family = AF_UNSPEC;
     m.attrStr(IFLA_IFNAME, peerName);
     m.attrU32(IFLA_NET_NS_FD, static_cast<std::uint32_t>(peerNetnsFd));
+    m.attr(IFLA_ADDRESS, peerMac.data(), peerMac.size());
     m.end(peer);
     m.end(data);
     m.end(li);

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,10 @@ struct LinkInfo {
     std::string kind;     // "bridge", "veth", ... ("" when the kernel gave none)
     int master = 0;       // ifindex of the bridge it is enslaved to, 0 if none
     unsigned flags = 0;   // IFF_*
+    // A veth whose peer's network namespace is being destroyed: the kernel reports its
+    // IFLA_LINK_NETNSID as -1 (the id is unhashed first thing in cleanup_net), and removes
+    // the link itself about one RCU grace period later.
+    bool peerNetnsDying = false;
 };
 
 class Netlink {
@@ -38,10 +43,16 @@ public:
     bool createBridge(const std::string& name);
     // Host end `hostName` enslaved to `masterIndex`; the peer is created directly inside the
     // netns of `peerNetnsFd` under `peerName` (no rename step, no name clash on the host).
+    // `peerMac`: the peer's address (derived from its IP by the caller, as docker does, so
+    // an address handed to a new container while the old one's netns is still dying answers
+    // ARP with the same MAC).
     void createVethPair(const std::string& hostName, int masterIndex, const std::string& peerName,
-                        int peerNetnsFd);
+                        int peerNetnsFd, const std::array<unsigned char, 6>& peerMac);
     // Returns false when there was no such link.
     bool deleteLink(const std::string& name);
+    // Waits up to `timeoutMs` for the link to go (the kernel removing it on its own, e.g. with
+    // its dying netns); true when it is gone. Woken by the kernel's RTM_DELLINK, not polling.
+    bool waitGone(const std::string& name, int timeoutMs);
     void setUp(int index);
     // IPv4 address with prefix; an existing identical address is not an error.
     void addAddress(int index, in_addr addr, int prefixLen);

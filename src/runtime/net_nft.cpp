@@ -1,14 +1,13 @@
 #include "runtime/net_nft.h"
 
 #include <fcntl.h>
-#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,43 +59,173 @@ std::string renderBase(const std::string& table, const std::string& bridge) {
     return s;
 }
 
-std::vector<std::string> renderRules(const std::string& table, const std::string& bridge, const Subnet& subnet,
-                                     const std::vector<Lease>& leases) {
-    std::vector<std::string> out;
+std::string NftRule::text() const {
+    std::string s = "add rule ip " + table + " " + chain;
+    if (saddr) s += " ip saddr " + saddr->str();
+    if (daddr) s += " ip daddr " + ipToString(*daddr);
+    if (!oifname.empty()) s += std::string(" oifname ") + (oifnameNot ? "!= " : "") + "\"" + oifname + "\"";
+    if (!proto.empty()) s += " " + proto + " dport " + std::to_string(dport);
+    if (ctStatusDnat) s += " ct status dnat";
+    if (dnatTo) s += " dnat to " + ipToString(dnatTo->first) + ":" + std::to_string(dnatTo->second);
+    else s += " masquerade";
+    if (!comment.empty()) s += " comment \"" + comment + "\"";
+    return s;
+}
+
+namespace {
+
+std::vector<std::uint8_t> be32Bytes(std::uint32_t hostOrder) {
+    return {static_cast<std::uint8_t>(hostOrder >> 24), static_cast<std::uint8_t>(hostOrder >> 16),
+            static_cast<std::uint8_t>(hostOrder >> 8), static_cast<std::uint8_t>(hostOrder)};
+}
+
+}  // namespace
+
+std::vector<NftExpr> NftRule::exprs() const {
+    using namespace nftexpr;
+    std::vector<NftExpr> e;
+    // Field offsets in the IPv4 header: saddr at 12, daddr at 16; dport at 2 of TCP/UDP.
+    if (saddr) {
+        // As nft does: a whole-byte prefix loads and compares just those bytes; any other
+        // prefix loads the address and masks it.
+        auto net = be32Bytes(saddr->network & saddr->mask());
+        if (saddr->prefix % 8 == 0 && saddr->prefix < 32) {
+            auto n = static_cast<std::uint32_t>(saddr->prefix / 8);
+            e.push_back(payload(Base::Network, 12, n));
+            e.push_back(cmp(true, std::vector<std::uint8_t>(net.begin(), net.begin() + n)));
+        } else {
+            e.push_back(payload(Base::Network, 12, 4));
+            if (saddr->prefix < 32) e.push_back(bitwise(be32Bytes(saddr->mask())));
+            e.push_back(cmp(true, net));
+        }
+    }
+    if (daddr) {
+        e.push_back(payload(Base::Network, 16, 4));
+        e.push_back(cmp(true, be32Bytes(*daddr)));
+    }
+    if (!oifname.empty()) {
+        // The interface name register holds IFNAMSIZ bytes, NUL padded.
+        if (oifname.size() >= IFNAMSIZ) throw Error("invalid interface name \"" + oifname + "\"");
+        std::vector<std::uint8_t> name(IFNAMSIZ, 0);
+        std::memcpy(name.data(), oifname.data(), oifname.size());
+        e.push_back(meta(NFT_META_OIFNAME));
+        e.push_back(cmp(!oifnameNot, name));
+    }
+    if (!proto.empty()) {
+        std::uint8_t p = proto == "tcp" ? IPPROTO_TCP : proto == "udp" ? IPPROTO_UDP : 0;
+        if (!p) throw Error("invalid protocol \"" + proto + "\" in a published port");
+        e.push_back(meta(NFT_META_L4PROTO));
+        e.push_back(cmp(true, {p}));
+        e.push_back(payload(Base::Transport, 2, 2));
+        e.push_back(cmp(true, {static_cast<std::uint8_t>(dport >> 8), static_cast<std::uint8_t>(dport)}));
+    }
+    if (ctStatusDnat) {
+        // ct status is a host-order u32 in the register: status & IPS_DST_NAT != 0.
+        std::uint32_t bit = IPS_DST_NAT, zero = 0;
+        std::vector<std::uint8_t> mask(4), none(4);
+        std::memcpy(mask.data(), &bit, 4);
+        std::memcpy(none.data(), &zero, 4);
+        e.push_back(ct(NFT_CT_STATUS));
+        e.push_back(bitwise(mask));
+        e.push_back(cmp(false, none));
+    }
+    if (dnatTo) {
+        e.push_back(immediate(be32Bytes(dnatTo->first), 1));
+        e.push_back(immediate({static_cast<std::uint8_t>(dnatTo->second >> 8), static_cast<std::uint8_t>(dnatTo->second)}, 2));
+        e.push_back(dnat(1, 2));
+    } else {
+        e.push_back(masquerade());
+    }
+    return e;
+}
+
+namespace {
+
+std::uint32_t parseAddress(const std::string& s, const std::string& what) {
+    auto a = ipFromString(s);
+    if (!a) throw Error("invalid " + what + " \"" + s + "\"");
+    return *a;
+}
+
+}  // namespace
+
+std::vector<NftRule> renderRules(const std::string& table, const std::string& bridge, const Subnet& subnet,
+                                 const std::vector<Lease>& leases) {
+    std::vector<NftRule> out;
     if (leases.empty()) return out;
-    const std::string br = "\"" + bridge + "\"";
-    const std::string net = subnet.str();
-    const std::string publish = "add rule ip " + table + " publish ";
     for (const auto& l : leases)
         for (const auto& m : l.ports) {
-            std::string r = publish;
-            if (!m.hostIp.empty()) r += "ip daddr " + m.hostIp + " ";
-            r += m.proto + " dport " + std::to_string(m.hostPort) + " dnat to " + l.ip + ":" +
-                 std::to_string(m.containerPort) + " comment \"" + commentText(l.containerId) + "\"";
+            NftRule r;
+            r.table = table;
+            r.chain = "publish";
+            if (!m.hostIp.empty()) r.daddr = parseAddress(m.hostIp, "host address");
+            r.proto = m.proto;
+            r.dport = m.hostPort;
+            r.dnatTo = std::make_pair(parseAddress(l.ip, "container address"), m.containerPort);
+            r.comment = commentText(l.containerId);
             out.push_back(std::move(r));
         }
-    const std::string post = "add rule ip " + table + " postrouting ";
+    NftRule post;
+    post.table = table;
+    post.chain = "postrouting";
+    post.oifname = bridge;
     // Outbound NAT: containers leave with the host's address.
-    out.push_back(post + "ip saddr " + net + " oifname != " + br + " masquerade");
+    NftRule r = post;
+    r.saddr = subnet;
+    r.oifnameNot = true;
+    out.push_back(r);
     // A published port reached on 127.0.0.1: the packet goes out on the bridge with a loopback
     // source (allowed by route_localnet on the bridge); rewrite it so the container can answer.
-    out.push_back(post + "ip saddr 127.0.0.0/8 oifname " + br + " masquerade");
+    r = post;
+    r.saddr = Subnet{0x7f000000, 8};
+    out.push_back(r);
     // Hairpin: a container reaching a published port of the bridge (itself or a neighbour)
     // through a host address must see the reply come back the same way.
-    out.push_back(post + "ip saddr " + net + " oifname " + br + " ct status dnat masquerade");
+    r = post;
+    r.saddr = subnet;
+    r.ctStatusDnat = true;
+    out.push_back(r);
     return out;
 }
+
+namespace {
+
+// Only additions (no rule of `have` missing from `want`): the new rules alone. Otherwise both
+// chains are flushed and refilled.
+bool onlyAdds(const std::vector<std::string>& have, const std::vector<std::string>& want) {
+    std::set<std::string> had(have.begin(), have.end()), wanted(want.begin(), want.end());
+    return std::includes(wanted.begin(), wanted.end(), had.begin(), had.end());
+}
+
+}  // namespace
 
 std::string renderChange(const std::string& table, const std::string& bridge, const std::vector<std::string>& have,
                          const std::vector<std::string>& want, bool tableExists) {
     std::string s = tableExists ? std::string() : renderBase(table, bridge);
-    std::set<std::string> had(have.begin(), have.end()), wanted(want.begin(), want.end());
-    bool onlyAdds = tableExists && std::includes(wanted.begin(), wanted.end(), had.begin(), had.end());
-    if (!onlyAdds && tableExists)
+    std::set<std::string> had(have.begin(), have.end());
+    bool adds = tableExists && onlyAdds(have, want);
+    if (!adds && tableExists)
         s += "flush chain ip " + table + " publish\nflush chain ip " + table + " postrouting\n";
     for (const auto& r : want)
-        if (!onlyAdds || !had.count(r)) s += r + "\n";
+        if (!adds || !had.count(r)) s += r + "\n";
     return s;
+}
+
+NftBatch renderChangeBatch(const std::string& table, const std::vector<std::string>& have,
+                           const std::vector<NftRule>& want) {
+    std::vector<std::string> wantText;
+    for (const auto& r : want) wantText.push_back(r.text());
+    std::set<std::string> had(have.begin(), have.end());
+    bool adds = onlyAdds(have, wantText);
+    NftBatch b;
+    if (!adds) {
+        b.flushChain(table, "publish");
+        b.flushChain(table, "postrouting");
+    }
+    for (std::size_t i = 0; i < want.size(); ++i)
+        if (!adds || !had.count(wantText[i]))
+            b.appendRule(want[i].table, want[i].chain, want[i].exprs(), want[i].comment, wantText[i]);
+    return b;
 }
 
 std::string renderDeleteTable(const std::string& table) {
@@ -179,47 +308,7 @@ void applyNft(const std::string& script) {
     }
 }
 
-bool nftTableExists(const std::string& name) {
-    // NFT_MSG_GETTABLE for one table of family ip: the answer is the table or ENOENT.
-    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER));
-    if (!fd) throwErrno("netlink socket (netfilter)");
-    std::vector<char> msg(NLMSG_SPACE(sizeof(nfgenmsg)) + NLA_ALIGN(NLA_HDRLEN + name.size() + 1), 0);
-    auto* h = reinterpret_cast<nlmsghdr*>(msg.data());
-    h->nlmsg_len = static_cast<std::uint32_t>(msg.size());
-    h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-    h->nlmsg_seq = 1;
-    auto* g = static_cast<nfgenmsg*>(NLMSG_DATA(h));
-    g->nfgen_family = NFPROTO_IPV4;
-    g->version = NFNETLINK_V0;
-    auto* a = reinterpret_cast<nlattr*>(msg.data() + NLMSG_SPACE(sizeof(nfgenmsg)));
-    a->nla_type = NFTA_TABLE_NAME;
-    a->nla_len = static_cast<std::uint16_t>(NLA_HDRLEN + name.size() + 1);
-    std::memcpy(reinterpret_cast<char*>(a) + NLA_HDRLEN, name.c_str(), name.size() + 1);
-    if (::send(fd.get(), msg.data(), msg.size(), 0) < 0) throwErrno("netlink send (netfilter)");
-    bool found = false;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throwErrno("netlink recv (netfilter)");
-        }
-        if (n == 0) throw Error("netlink (netfilter): no answer");
-        int len = static_cast<int>(n);
-        for (auto* r = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
-            if (r->nlmsg_seq != 1) continue;
-            if (r->nlmsg_type == NLMSG_ERROR) {
-                int err = static_cast<nlmsgerr*>(NLMSG_DATA(r))->error;
-                if (err == 0) return found;           // the ack after the table
-                if (err == -ENOENT) return false;
-                throwErrno("query nft table " + name, -err);
-            }
-            if (r->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE)) found = true;
-        }
-        if (found) return true;   // the ack may not follow a successful get
-    }
-}
+bool nftTableExists(const std::string& name) { return NfTables::open().tableExists(name); }
 
 namespace {
 
@@ -243,21 +332,31 @@ std::vector<std::string> splitLines(const std::string& text) {
 
 }  // namespace
 
-void syncNft(const std::string& table, const std::string& bridge, const std::vector<std::string>& rules,
+void syncNft(const std::string& table, const std::string& bridge, const std::vector<NftRule>& rules,
              const std::string& cacheFile) {
     std::string last;
     bool known = fs::readFileIfExists(cacheFile, last);
-    bool exists = nftTableExists(table);
-    const std::string wanted = joinLines(rules);
+    // One socket for the question and the batch: the close of a bound nfnetlink socket may wait
+    // for an RCU grace period (net_nftnl.h); after a commit this one is closed by a detached
+    // process, and a second socket would be one more close to wait for.
+    NfTables nl = NfTables::open();
+    bool exists = nl.tableExists(table);
+    std::vector<std::string> wantText;
+    for (const auto& r : rules) wantText.push_back(r.text());
+    const std::string wanted = joinLines(wantText);
     if (known && exists && last == wanted) return;
     // A missing table is created whole; without a cache the rules in the kernel are unknown:
     // flush and refill (an empty `have` that is not a subset would not force that, so pretend
     // a rule that is never wanted).
     std::vector<std::string> have = known ? splitLines(last) : std::vector<std::string>{"# unknown"};
-    // Forget the cache first, so a failed nft never leaves it claiming a state the kernel does
-    // not have.
+    // Encode before touching anything: a rule that cannot be encoded fails with no change made.
+    NftBatch batch;
+    if (exists) batch = renderChangeBatch(table, have, rules);
+    // Forget the cache first, so a failed change never leaves it claiming a state the kernel
+    // does not have.
     ::unlink(cacheFile.c_str());
-    applyNft(renderChange(table, bridge, have, rules, exists));
+    if (exists) nl.commit(batch);
+    else applyNft(renderChange(table, bridge, have, wantText, false));
     fs::writeFileAtomic(cacheFile, wanted, false, 0600);
 }
 

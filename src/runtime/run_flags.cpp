@@ -1,11 +1,11 @@
 #include "runtime/run_flags.h"
 
 #include <algorithm>
-#include <random>
 #include <sstream>
 #include <vector>
 
 #include "common/error.h"
+#include "common/random.h"
 
 namespace mydock::runtime {
 
@@ -84,11 +84,8 @@ NetworkMode parseNetworkFlag(const std::string& value) {
 }
 
 std::string newContainerId() {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    static const char hex[] = "0123456789abcdef";
     for (;;) {
-        std::string id;
-        for (int i = 0; i < 64; ++i) id += hex[rng() % 16];
+        std::string id = randomHex(64);
         // An all-digit short id would read as a number (docker regenerates those too).
         if (!std::all_of(id.begin(), id.begin() + 12, [](char c) { return c >= '0' && c <= '9'; })) return id;
     }

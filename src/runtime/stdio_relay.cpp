@@ -116,10 +116,23 @@ void ChildChannels::closeChildEnds() noexcept {
     consoleChild.reset();
 }
 
-void ChildChannels::release(const std::string& what) {
+void ChildChannels::go(const std::string& what) {
     char go = 'G';
-    if (::write(sync.w.get(), &go, 1) != 1) throwErrno(what);
+    // EPIPE (SIGPIPE is ignored while a child runs): the child is gone; its report says why.
+    if (::write(sync.w.get(), &go, 1) != 1 && errno != EPIPE) throwErrno(what);
+}
+
+void ChildChannels::release(const std::string& what) {
+    go(what);
     sync.w.reset();
+}
+
+bool ChildChannels::takeReport(ChildReport& r) {
+    sync.w.reset();
+    ssize_t n;
+    do n = ::read(report.r.get(), &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+    return n == static_cast<ssize_t>(sizeof r);
 }
 
 UniqueFd ChildChannels::awaitExec(ChildProcess& child, void (*throwReport)(const ChildReport&),

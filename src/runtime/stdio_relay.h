@@ -101,7 +101,14 @@ struct ChildChannels {
     // In the parent after fork/clone: the child's ends are its own now.
     void closeChildEnds() noexcept;
     // Lets the child run (it waits for this byte); `what` words the error ("start the ...").
+    // A child that died meanwhile is no error here: awaitExec() reports why it died.
     void release(const std::string& what);
+    // One byte without closing: a child with ChildArgs::networkByte waits for a second one.
+    void go(const std::string& what);
+    // For a parent step that failed while the child ran on (bridge wiring): closes the sync
+    // pipe (a child still waiting exits, 125) and waits for the child's report, if it wrote
+    // one, so that its own failure (the likelier cause) is the one reported. False at EOF.
+    bool takeReport(ChildReport& r);
     // Waits until the child's command runs, and returns the pty master (empty without -t).
     // Otherwise reaps `child` and throws: `throwReport(r)` for its report, or an Error
     // "<diedPrefix> died during setup (status N)" when it died without one.

@@ -117,7 +117,7 @@ TEST(NetNft, Ruleset) {
     l.containerId = "abc";
     l.ports = {PortMapping{"127.0.0.1", 18080, 0, 80, "tcp"}, PortMapping{"", 5353, 0, 53, "udp"}};
     std::string r;
-    for (const auto& line : renderRules("mydock", "mydock0", s, {l})) r += line + "\n";
+    for (const auto& rule : renderRules("mydock", "mydock0", s, {l})) r += rule.text() + "\n";
     EXPECT_NE(r.find("add rule ip mydock postrouting ip saddr 10.88.0.0/16 oifname != \"mydock0\" masquerade\n"),
               std::string::npos) << r;
     EXPECT_NE(r.find("add rule ip mydock publish ip daddr 127.0.0.1 tcp dport 18080 dnat to 10.88.0.2:80 comment \"abc\"\n"),
