@@ -1,5 +1,5 @@
-// mydock ps [-a] [-q] [--no-trunc] and mydock rm [-f] C...: the container records that `run`
-// keeps (issue 3's minimal record-keeping; issue 5 adds the rest of the container verbs).
+// mydock ps [-a] [-q] [--no-trunc] [-n N] [-l] [-s] [-f KEY=VALUE] [--format F] and mydock rm [-f] C...:
+// the container records that `run` keeps (filters: ps_filter.h; output: ps_format.h).
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,12 +9,15 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "cli/context.h"
 #include "cli/each_name.h"
 #include "cli/image_format.h"
 #include "cli/inspect_hooks.h"
 #include "cli/launch.h"
+#include "cli/ps_filter.h"
+#include "cli/ps_format.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -28,134 +31,72 @@ namespace mydock::cli {
 
 namespace {
 
-std::size_t runeCount(const std::string& s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-}
-
-// docker's stringutils.Ellipsis: at most `max` runes, the last one "…" when cut.
-std::string ellipsis(const std::string& s, std::size_t max) {
-    if (runeCount(s) <= max) return s;
-    std::string out;
-    std::size_t runes = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if ((c & 0xC0) != 0x80 && runes++ == max - 1) break;
-        out += s[i];
-    }
-    return out + "\u2026";
-}
-
-// Go's strconv.Quote for the printable text docker shows.
-std::string goQuote(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
-        else if (c == '\n') out += "\\n";
-        else if (c == '\t') out += "\\t";
-        else if (c < 0x20 || c == 0x7f) {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\x%02x", c);
-            out += b;
-        } else out += static_cast<char>(c);
-    }
-    return out + "\"";
-}
-
-// Go's tabwriter as docker's CLI sets it up (minwidth 10, padding 3), counting runes.
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<std::size_t> width;
-    for (const auto& r : rows)
-        for (std::size_t i = 0; i + 1 < r.size(); ++i) {
-            if (width.size() <= i) width.resize(i + 1, 0);
-            width[i] = std::max(width[i], runeCount(r[i]));
-        }
-    std::string out;
-    for (const auto& r : rows) {
-        for (std::size_t i = 0; i < r.size(); ++i) {
-            out += r[i];
-            if (i + 1 < r.size()) out.append(std::max<std::size_t>(width[i] + 3, 10) - runeCount(r[i]), ' ');
-        }
-        out += '\n';
-    }
-    return out;
-}
-
-std::int64_t ago(const std::string& rfc3339) {
-    std::int64_t t = parseRfc3339(rfc3339);
-    return t ? static_cast<std::int64_t>(::time(nullptr)) - t : 0;
-}
-
-std::string status(const runtime::ContainerRecord& r) {
-    if (r.state == "running") return "Up " + humanDuration(ago(r.startedAt));
-    // A restart policy's wait between runs: the last exit code, and since when.
-    if (r.state == "restarting")
-        return "Restarting (" + std::to_string(r.exitCode) + ") " + humanDuration(ago(r.finishedAt)) + " ago";
-    if (r.state == "exited") {
-        const std::string& when = r.finishedAt.empty() ? r.created : r.finishedAt;
-        return "Exited (" + std::to_string(r.exitCode) + ") " + humanDuration(ago(when)) + " ago";
-    }
-    return "Created";
-}
-
-// docker's list: the path, then the args, those with a space in single quotes.
-std::string commandLine(const runtime::ContainerRecord& r) {
-    std::string s;
-    for (std::size_t i = 0; i < r.command.size(); ++i) {
-        const std::string& a = r.command[i];
-        if (i) s += ' ';
-        s += (i && a.find(' ') != std::string::npos) ? "'" + a + "'" : a;
-    }
-    return s;
-}
-
 struct PsFlags {
-    bool all = false, quiet = false, noTrunc = false;
-    std::vector<std::string> filters;   // status=running|exited|created, name=, id=
+    bool all = false, quiet = false, noTrunc = false, latest = false, size = false;
+    int last = -1;
+    std::string format;
+    std::vector<std::string> filters;
 };
 
-// docker's -f KEY=VALUE: the same key ORs, different keys AND. A status filter implies -a.
-bool matches(const runtime::ContainerRecord& r, const std::vector<std::string>& filters) {
-    std::map<std::string, std::vector<std::string>> by;
-    for (const auto& f : filters) {
-        auto eq = f.find('=');
-        if (eq == std::string::npos) throw Error("invalid filter '" + f + "'");
-        by[f.substr(0, eq)].push_back(f.substr(eq + 1));
-    }
-    for (const auto& [key, values] : by) {
-        bool any = false;
-        for (const auto& v : values) {
-            if (key == "status") any |= r.state == v;
-            else if (key == "name") any |= r.name.find(v) != std::string::npos;
-            else if (key == "id") any |= r.id.rfind(v, 0) == 0;
-            else throw Error("invalid filter '" + key + "'");
-        }
-        if (!any) return false;
-    }
-    return true;
-}
-
 void ps(Context& ctx, const PsFlags& f) {
+    // Bad filters fail before anything is read, as docker's daemon validates them first.
+    PsFilters filters = PsFilters::parse(f.filters);
+    bool custom = !f.format.empty() && f.format != "table";
+    if (!f.format.empty() && f.quiet)
+        std::cerr << "WARNING: Ignoring custom format, because both --format and --quiet are set.\n";
+    // docker executes the template once before listing: a bad field fails with no container too.
+    if (custom) formatList(f.format, kPsTableFormat, psHeader(), {psHeader()});
+    // docker asks for sizes when the template uses .Size (which {{json .}} does).
+    bool sizes = f.size || (custom && !f.quiet &&
+                            (f.format.find(".Size") != std::string::npos || f.format.find("{{json .}}") != std::string::npos ||
+                             f.format == "json" || f.format.find("json .") != std::string::npos));
+
     runtime::ContainerStore store(ctx.root);
-    std::vector<std::vector<std::string>> rows;
-    if (!f.quiet) rows.push_back({"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"});
-    std::string out;
-    for (const auto& r : store.list()) {
-        bool statusFilter = std::any_of(f.filters.begin(), f.filters.end(), [](const std::string& x) { return x.rfind("status=", 0) == 0; });
-        if (!f.all && !statusFilter && r.state != "running" && r.state != "restarting") continue;
-        if (!matches(r, f.filters)) continue;
-        std::string id = f.noTrunc ? r.id : r.id.substr(0, 12);
-        if (f.quiet) {
-            out += id + "\n";
-            continue;
+    auto records = store.list();   // newest first
+    std::vector<PsItem> items;
+    items.reserve(records.size());
+    for (const auto& r : records) items.push_back(psItem(r));
+
+    // The image store only when a flag needs it (its constructor sweeps leftovers).
+    std::set<std::string> ancestorIds;
+    std::map<std::string, std::int64_t> imageSize;
+    if (filters.has("ancestor") || sizes) {
+        image::ImageStore images(ctx.root);
+        // docker's daemon only logs an image it cannot find (or parse): that value matches nothing.
+        for (const auto& a : filters.values("ancestor")) {
+            try {
+                if (auto img = images.find(a)) ancestorIds.insert(img->id.str());
+            } catch (const Error&) {
+            }
         }
-        std::string cmd = commandLine(r);
-        rows.push_back({id, r.image, goQuote(f.noTrunc ? cmd : ellipsis(cmd, 20)),
-                        humanDuration(ago(r.created)) + " ago", status(r),
-                        runtime::net::portsColumn(r.extra.value("NetworkSettings", nlohmann::json())), r.name});
+        if (sizes)
+            for (const auto& img : images.list()) imageSize[img.id.str()] = img.size;
     }
-    if (!f.quiet) out = table(rows);
+
+    PsSelection sel;
+    sel.all = f.all;
+    sel.last = f.latest && f.last == -1 ? 1 : f.last;
+    std::vector<std::size_t> shown = selectContainers(items, filters, sel, ancestorIds);
+
+    std::string out;
+    if (f.quiet) {
+        for (std::size_t i : shown) out += (f.noTrunc ? records[i].id : records[i].id.substr(0, 12)) + "\n";
+    } else {
+        std::vector<nlohmann::ordered_json> rows;
+        for (std::size_t i : shown) {
+            const auto& r = records[i];
+            PsSizes sz;
+            if (sizes) {
+                sz.rw = dirUsage(fs::join(store.containerDir(r.id), "upper"));
+                auto it = imageSize.find(r.imageId);
+                if (it != imageSize.end()) sz.rootFs = sz.rw + it->second;
+            }
+            rows.push_back(psRow(r, !f.noTrunc, sizes ? &sz : nullptr));
+        }
+        std::string table = kPsTableFormat;
+        if (f.size) table += "\t{{.Size}}";
+        out = formatList(custom ? f.format : "", table, psHeader(), rows);
+    }
     std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
@@ -188,7 +129,7 @@ void rmOne(Context& ctx, runtime::ContainerStore& store, const std::string& ref,
         for (int i = 0; i < 100 && !FileLock::tryLock(lock, FileLock::Mode::Exclusive); ++i) ::usleep(100 * 1000);
     }
     // The hold goes first: a hold never outlives its container's record.
-    image::ImageStore(ctx.root).dropHold(rec->id);
+    image::ImageStore::releaseHold(ctx.root, rec->id);
     store.remove(rec->id);
     // A container whose monitor was killed left its (empty) cgroup behind: collected here too.
     runtime::cleanupStaleCgroups();
@@ -214,6 +155,11 @@ void registerContainers(CLI::App& app, Context& ctx) {
     psCmd->add_flag("-a,--all", pf->all, "Show all containers (default shows just running)");
     psCmd->add_flag("-q,--quiet", pf->quiet, "Only display container IDs");
     psCmd->add_flag("--no-trunc", pf->noTrunc, "Don't truncate output");
+    psCmd->add_flag("-l,--latest", pf->latest, "Show the latest created container (includes all states)");
+    psCmd->add_option("-n,--last", pf->last, "Show n last created containers (includes all states)");
+    psCmd->add_flag("-s,--size", pf->size, "Display total file sizes");
+    psCmd->add_option("--format", pf->format,
+                      "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template");
     psCmd->add_option("-f,--filter", pf->filters, "Filter output based on conditions provided")->allow_extra_args(false);
     psCmd->callback([pf, &ctx] { ps(ctx, *pf); });
 

@@ -196,8 +196,8 @@ void run(Context& ctx, RunFlags& f, const std::vector<std::string>& userArgs, bo
         rec.extra["NetworkSettings"] = net::stoppedNetworkSettings(f.network);
         rec.extra["HostConfig"]["RestartPolicy"] = {{"Name", restart.name()}, {"MaximumRetryCount", restart.maxRetries}};
         rec.extra["RestartCount"] = 0;
-        // Every container has its log: a container run in the foreground may be started
-        // detached later (what the foreground shows is not logged; see launch.h).
+        // Every container has its log, foreground or detached (the foreground relay logs what
+        // it shows; see launch.h).
         rec.extra["LogPath"] = logPath(containers, spec.id);
         rec = containers.create(rec);
         try {

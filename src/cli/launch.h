@@ -7,9 +7,9 @@
 //  - `run --restart P` in the foreground: this mydock applies P itself and stays attached
 //    across restarts (Ctrl-C is forwarded to the container as usual; `mydock stop` from another
 //    shell ends the loop; killing this mydock ends it too). Detached, the monitor applies it.
-//  - Output shown in the foreground (run without -d, start -a) is not copied to the json-file
-//    log; the streams `run -a` leaves out are. Detached runs log everything. Every container
-//    has its log path, so `logs` works after a detached `start` of any container.
+//  - Everything a container writes goes to its json-file log, in the foreground too (this
+//    mydock relays the output and logs it, as docker's daemon does); `run -a` only chooses
+//    which streams are also shown. Every container has its log path.
 //  - Nothing revives containers after a reboot: a record left "running"/"restarting" by a
 //    monitor that is gone reads as exited, and `start` runs it again.
 #pragma once
@@ -25,7 +25,7 @@ namespace mydock::cli {
 
 struct LaunchOptions {
     bool detach = false;
-    // Foreground only: the streams shown to the caller; the others go to the container's log.
+    // Foreground only: the streams shown to the caller (all of them are logged).
     bool attachStdout = true, attachStderr = true;
     bool tryLock = false;   // start: a container someone else runs meanwhile is left alone
 };

@@ -421,9 +421,11 @@ void ImageStore::addHold(const std::string& holder, const Digest& imageId, bool 
     fs::writeFileAtomic(path("holds/" + holder), imageId.str() + "\n", durable);
 }
 
-void ImageStore::dropHold(const std::string& holder) {
+void ImageStore::dropHold(const std::string& holder) { releaseHold(root_, holder); }
+
+void ImageStore::releaseHold(const std::string& root, const std::string& holder) {
     checkHolder(holder);
-    std::string p = path("holds/" + holder);
+    std::string p = fs::join(root, "holds/" + holder);
     if (::unlink(p.c_str()) != 0 && errno != ENOENT) throwErrno("remove " + p);
 }
 

@@ -76,6 +76,11 @@ public:
     // `durable`: fsync'd (false for a holder that a crash would take away anyway, run --rm).
     void addHold(const std::string& holder, const Digest& imageId, bool durable = true);
     void dropHold(const std::string& holder);
+    // dropHold() without opening the store: no layout creation, no leftover sweep, no lock.
+    // For a container's removal (`run --rm` ends with it), which needs nothing else of the
+    // store. Unlinking holds/<holder> is atomic and a missing hold is fine, so it needs
+    // neither the GC lock nor the layout: under a root with no store there is nothing to drop.
+    static void releaseHold(const std::string& root, const std::string& holder);
     std::vector<std::string> holdersOf(const Digest& imageId) const;
     // Drops the holds whose holder `exists` says is gone (its owner was killed between the
     // two steps of making or removing it); returns the holders dropped.

@@ -1,12 +1,10 @@
 #include "image/unpack_decompress.h"
 
-#include <zlib.h>
-#include <zstd.h>
-
 #include <cstring>
 #include <vector>
 
 #include "common/error.h"
+#include "image/compress_api.h"
 
 namespace mydock::image::unpack {
 
@@ -40,28 +38,32 @@ struct Decompressor::Impl {
     std::string head;                     // first bytes, kept until the format is known
     std::unique_ptr<char[]> out{new char[kOutChunk]};
 
-    // gzip state
+    // gzip state (zlib: loaded when the first gzip layer starts, see compress_api.h)
+    const ZlibApi* z = nullptr;
     z_stream zs{};
     bool zInit = false;
     bool zMemberDone = false;             // between members: only another member may follow
 
-    // zstd state
+    // zstd state (libzstd: loaded when the first zstd layer starts)
+    const ZstdApi* zst = nullptr;
     ZSTD_DCtx* zd = nullptr;
     std::size_t zstdLast = 0;             // last ZSTD_decompressStream result (0: frame done)
 
     ~Impl() {
-        if (zInit) inflateEnd(&zs);
-        if (zd) ZSTD_freeDCtx(zd);
+        if (zInit) z->inflateEnd(&zs);
+        if (zd) zst->freeDCtx(zd);
     }
 
     void start(Compression c) {
         comp = c;
         if (c == Compression::Gzip) {
+            z = &zlibApi();
             // 16 + MAX_WBITS: gzip wrapper only (the magic said gzip).
-            if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw Error("cannot initialise zlib");
+            if (z->initInflate(&zs, 16 + MAX_WBITS) != Z_OK) throw Error("cannot initialise zlib");
             zInit = true;
         } else if (c == Compression::Zstd) {
-            zd = ZSTD_createDCtx();
+            zst = &zstdApi();
+            zd = zst->createDCtx();
             if (!zd) throw Error("cannot initialise zstd");
             zstdLast = 1;   // nothing decoded yet: an empty stream is truncated
         }
@@ -76,12 +78,12 @@ struct Decompressor::Impl {
                 // pigz and some registries concatenate gzip members; only a member may follow.
                 if (zs.next_in[0] != 0x1f)
                     throw Error("corrupt gzip data: unexpected bytes after the end of the gzip stream");
-                if (inflateReset(&zs) != Z_OK) throw Error("corrupt gzip data: cannot reset inflater");
+                if (z->inflateReset(&zs) != Z_OK) throw Error("corrupt gzip data: cannot reset inflater");
                 zMemberDone = false;
             }
             zs.next_out = reinterpret_cast<Bytef*>(out.get());
             zs.avail_out = static_cast<uInt>(kOutChunk);
-            int rc = inflate(&zs, Z_NO_FLUSH);
+            int rc = z->inflate(&zs, Z_NO_FLUSH);
             std::size_t produced = kOutChunk - zs.avail_out;
             if (produced) sink(out.get(), produced);
             if (rc == Z_STREAM_END) {
@@ -93,7 +95,7 @@ struct Decompressor::Impl {
                 throw Error("corrupt gzip data");
             }
             if (rc != Z_OK)
-                throw Error(std::string("corrupt gzip data: ") + (zs.msg ? zs.msg : zError(rc)));
+                throw Error(std::string("corrupt gzip data: ") + (zs.msg ? zs.msg : z->zError(rc)));
             // input used up and output not full: inflate holds nothing more to give now
             if (zs.avail_in == 0 && zs.avail_out != 0) break;
         }
@@ -103,8 +105,8 @@ struct Decompressor::Impl {
         ZSTD_inBuffer in{data, n, 0};
         for (;;) {
             ZSTD_outBuffer o{out.get(), kOutChunk, 0};
-            std::size_t rc = ZSTD_decompressStream(zd, &o, &in);
-            if (ZSTD_isError(rc)) throw Error(std::string("corrupt zstd data: ") + ZSTD_getErrorName(rc));
+            std::size_t rc = zst->decompressStream(zd, &o, &in);
+            if (zst->isError(rc)) throw Error(std::string("corrupt zstd data: ") + zst->getErrorName(rc));
             zstdLast = rc;
             if (o.pos) sink(out.get(), o.pos);
             // done with this input once it is consumed and the output was not full (so the

@@ -97,9 +97,10 @@ ExitStatus runContainer(const ContainerSpec& specIn, const std::function<void(pi
     Cgroup cgroup = Cgroup::create(spec.id, spec.resources);
 
     // stdio: -t gets a pty; otherwise the caller's fds pass straight through, except terminals
-    // (a host tty fd inside a container could inject input: TIOCSTI), which are relayed.
+    // (a host tty fd inside a container could inject input: TIOCSTI), which are relayed, and
+    // the output to be logged too (spec.logPath), which is relayed through pipes.
     detail::StdioPlumbing io;
-    if (!spec.terminal) io = detail::plumbStdio(spec.stdinOpen);
+    if (!spec.terminal) io = detail::plumbStdio(spec.stdinOpen, !spec.logPath.empty());
     detail::ChildArgs args;
     args.spec = &spec;
     args.plan = &plan;
@@ -155,7 +156,7 @@ ExitStatus runContainer(const ContainerSpec& specIn, const std::function<void(pi
                                          "failed to start container: the container process");
     if (onStarted) onStarted(child.pid());
 
-    detail::relayUntilExit(child, signals.fd(), io.pumps, master ? master.get() : -1, spec.stdinOpen);
+    detail::relayUntilExit(child, signals.fd(), io.pumps, master ? master.get() : -1, spec.stdinOpen, spec.logPath);
 
     ExitStatus st;
     st.code = exitCodeFromWaitStatus(child.status());

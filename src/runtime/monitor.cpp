@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 #include "common/error.h"
@@ -67,10 +68,23 @@ void writeAll(int fd, const std::string& s) noexcept {
 
 }  // namespace
 
-void LogWriter::start(const std::string& logPath, UniqueFd& outW, UniqueFd& errW) {
+void LogWriter::start(const std::string& logPath, UniqueFd& outW, UniqueFd& errW, Mode mode) {
     UniqueFd outR, errR;
     pipeCloexec(outR, outW);
     pipeCloexec(errR, errW);
+    if (mode == Mode::Thread) {
+        // The thread owns the read ends; it ends at their EOF (writeJsonLog never throws).
+        try {
+            thread_ = std::thread([out = std::move(outR), err = std::move(errR), logPath]() mutable {
+                writeJsonLog(std::move(out), std::move(err), logPath);
+            });
+        } catch (const std::system_error& e) {
+            outW.reset();
+            errW.reset();
+            throw Error(std::string("start the container's logger: ") + e.what());
+        }
+        return;
+    }
     std::fflush(nullptr);   // nothing buffered may be written twice
     pid_ = ::fork();
     if (pid_ < 0) throwErrno("fork the container's logger");
@@ -92,6 +106,7 @@ void LogWriter::start(const std::string& logPath, UniqueFd& outW, UniqueFd& errW
 }
 
 void LogWriter::finish() noexcept {
+    if (thread_.joinable()) thread_.join();
     if (pid_ <= 0) return;
     int st;
     while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {}

@@ -7,26 +7,31 @@
 #include <sys/types.h>
 
 #include <string>
+#include <thread>
 
 #include "common/unique_fd.h"
 
 namespace mydock::runtime {
 
-// A child process that copies two pipes into a json-file log until both reach EOF (the
-// monitor's logger; also the foreground's, for the streams `run -a` does not attach).
+// Copies two pipes into a json-file log until both reach EOF (writeJsonLog): the monitor's
+// logger, a child process; the foreground relay's, a thread of mydock (no fork on the run
+// path; the relay tees the container's output into the pipes).
 class LogWriter {
 public:
+    enum class Mode { Process, Thread };
     LogWriter() = default;
     LogWriter(const LogWriter&) = delete;
     LogWriter& operator=(const LogWriter&) = delete;
     ~LogWriter() { finish(); }
-    // Forks the logger; `outW` and `errW` receive the pipes' write ends.
-    void start(const std::string& logPath, UniqueFd& outW, UniqueFd& errW);
+    // Starts the logger; `outW` and `errW` receive the pipes' write ends. A Thread inherits
+    // the caller's signal mask: start it with the forwarded signals blocked.
+    void start(const std::string& logPath, UniqueFd& outW, UniqueFd& errW, Mode mode = Mode::Process);
     // Waits for the logger (every write end must be closed by then, or this blocks).
     void finish() noexcept;
 
 private:
     pid_t pid_ = -1;
+    std::thread thread_;
 };
 
 // --restart: docker's policies. The monitor (or the foreground mydock) applies them when the

@@ -1,4 +1,5 @@
-// docker's default seccomp profile, compiled with libseccomp and cached as raw BPF.
+// docker's default seccomp profile, compiled with libseccomp and cached as raw BPF. libseccomp
+// is loaded (seccomp_api.h) only on a cache miss: a warm run reads the BPF and never loads it.
 // The syscall lists follow moby's profiles/seccomp/default.json (read, not copied: the
 // grouping below is ours); see seccomp.h for the semantics.
 #include "runtime/seccomp.h"
@@ -8,13 +9,14 @@
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <optional>
@@ -25,6 +27,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/unique_fd.h"
+#include "runtime/seccomp_api.h"
 
 namespace mydock::runtime {
 
@@ -142,15 +145,16 @@ constexpr scmp_datum_t kPersonalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xfffffff
 
 class Filter {
 public:
-    Filter() : ctx_(seccomp_init(SCMP_ACT_ERRNO(EPERM))) {
+    explicit Filter(const SeccompApi& api) : api_(api), ctx_(api.init(SCMP_ACT_ERRNO(EPERM))) {
         if (!ctx_) throw Error("seccomp_init failed");
     }
-    ~Filter() { seccomp_release(ctx_); }
+    ~Filter() { api_.release(ctx_); }
     Filter(const Filter&) = delete;
     Filter& operator=(const Filter&) = delete;
     scmp_filter_ctx get() const { return ctx_; }
 
 private:
+    const SeccompApi& api_;
     scmp_filter_ctx ctx_;
 };
 
@@ -160,15 +164,15 @@ void check(int rc, const std::string& what) {
 
 // The syscall number on the native arch, or nullopt when libseccomp doesn't know the name
 // at all (older libseccomp than the profile: skipped, as runc does).
-std::optional<int> resolve(const char* name) {
-    int nr = seccomp_syscall_resolve_name(name);
+std::optional<int> resolve(const SeccompApi& api, const char* name) {
+    int nr = api.syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) return std::nullopt;
     return nr;
 }
 
-void addRule(scmp_filter_ctx ctx, std::uint32_t action, int nr, const char* name,
+void addRule(const SeccompApi& api, scmp_filter_ctx ctx, std::uint32_t action, int nr, const char* name,
              std::initializer_list<scmp_arg_cmp> args = {}) {
-    int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()),
+    int rc = api.rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()),
                                     args.size() ? args.begin() : nullptr);
     check(rc, std::string("rule for ") + name);
 }
@@ -201,11 +205,11 @@ std::vector<sock_filter> enosysStub(std::uint32_t maxX8664, std::uint32_t maxX32
 }
 
 // Reads libseccomp's exported program back from a memfd.
-std::vector<sock_filter> exportBpf(scmp_filter_ctx ctx) {
+std::vector<sock_filter> exportBpf(const SeccompApi& api, scmp_filter_ctx ctx) {
     // memfd: seccomp_export_bpf writes to an fd; no temp file on disk needed.
     UniqueFd fd(::memfd_create("mydock-seccomp", MFD_CLOEXEC));
     if (!fd) throwErrno("memfd_create");
-    check(seccomp_export_bpf(ctx, fd.get()), "export");
+    check(api.export_bpf(ctx, fd.get()), "export");
     off_t size = ::lseek(fd.get(), 0, SEEK_END);
     if (size <= 0 || size % sizeof(sock_filter) != 0) throw Error("seccomp: bad exported BPF size");
     std::vector<sock_filter> out(static_cast<std::size_t>(size) / sizeof(sock_filter));
@@ -214,12 +218,20 @@ std::vector<sock_filter> exportBpf(scmp_filter_ctx ctx) {
     return out;
 }
 
-// ---- cache file: "MYDKBPF2" | u32 count | u32 0 | check (32: FNV-1a 64, zero padded) | insns --
-// The check only detects a torn or stale file (the directory is root's, 0700); a plain hash
-// rather than SHA-256 keeps OpenSSL's initialisation (~1 ms: config file, providers) out of
-// every `run`.
-constexpr char kMagic[8] = {'M', 'Y', 'D', 'K', 'B', 'P', 'F', '2'};
+// ---- cache file ----------------------------------------------------------------------------
+// "MYDKBPF3" | u32 count | u32 identity length | check (32: FNV-1a 64, zero padded) |
+// identity | count instructions. The check (over identity and instructions) only detects a
+// torn or stale file (the directory is root's, 0700); a plain hash rather than SHA-256 keeps
+// OpenSSL's initialisation (~1 ms: config file, providers) out of every `run`.
+//
+// The identity names the libseccomp file that compiled the program and that file's stat
+// (device, inode, size, mtime, ctime): the program is reused only while that file is the same.
+// An upgrade of libseccomp replaces the file (dpkg renames a new one into place), so the next
+// run recompiles, as a version in the key would make it, without loading libseccomp to ask
+// its version at every run (it is loaded only on a miss; seccomp_api.h).
+constexpr char kMagic[8] = {'M', 'Y', 'D', 'K', 'B', 'P', 'F', '3'};
 constexpr std::size_t kHeader = 8 + 4 + 4 + 32;
+constexpr std::size_t kMaxIdentity = 4096;
 
 std::uint64_t fnv1a(const void* data, std::size_t n) {
     std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -238,41 +250,67 @@ std::string checkField(const void* data, std::size_t n) {
     return raw;
 }
 
-std::string serialize(const std::vector<sock_filter>& insns) {
+}  // namespace
+
+namespace seccomp_cache {
+
+std::string libraryIdentity(const std::string& libraryPath) {
+    if (libraryPath.empty() || libraryPath.find('\n') != std::string::npos) return {};
+    struct stat st {};
+    // stat, not lstat: the soname is a symlink to the versioned file an upgrade replaces.
+    if (::stat(libraryPath.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "\n%llx:%llx:%lld:%lld.%09ld:%lld.%09ld",
+                  static_cast<unsigned long long>(st.st_dev), static_cast<unsigned long long>(st.st_ino),
+                  static_cast<long long>(st.st_size), static_cast<long long>(st.st_mtim.tv_sec),
+                  st.st_mtim.tv_nsec, static_cast<long long>(st.st_ctim.tv_sec), st.st_ctim.tv_nsec);
+    return libraryPath + buf;
+}
+
+std::string encode(const std::vector<sock_filter>& insns, const std::string& identity) {
     const std::size_t body = insns.size() * sizeof(sock_filter);
-    std::string out(kHeader + body, '\0');
+    std::string out(kHeader, '\0');
     std::memcpy(out.data(), kMagic, 8);
-    std::uint32_t count = static_cast<std::uint32_t>(insns.size());
+    const auto count = static_cast<std::uint32_t>(insns.size());
+    const auto identLen = static_cast<std::uint32_t>(identity.size());
     std::memcpy(out.data() + 8, &count, 4);
-    std::string sum = checkField(insns.data(), body);
+    std::memcpy(out.data() + 12, &identLen, 4);
+    out += identity;
+    out.append(reinterpret_cast<const char*>(insns.data()), body);
+    std::string sum = checkField(out.data() + kHeader, out.size() - kHeader);
     std::memcpy(out.data() + 16, sum.data(), 32);
-    std::memcpy(out.data() + kHeader, insns.data(), body);
     return out;
 }
 
-// nullopt when the file is absent or not a well-formed cache file.
-std::optional<std::vector<sock_filter>> readCache(const std::string& path) {
+std::optional<std::vector<sock_filter>> decode(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) return std::nullopt;
     struct stat st {};
     if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode)) return std::nullopt;
     const auto size = static_cast<std::size_t>(st.st_size);
-    if (size < kHeader + sizeof(sock_filter) || size > kHeader + BPF_MAXINSNS * sizeof(sock_filter) ||
-        (size - kHeader) % sizeof(sock_filter) != 0)
+    if (size < kHeader + sizeof(sock_filter) ||
+        size > kHeader + kMaxIdentity + BPF_MAXINSNS * sizeof(sock_filter))
         return std::nullopt;
     std::string buf(size, '\0');
     if (::pread(fd.get(), buf.data(), size, 0) != static_cast<ssize_t>(size)) return std::nullopt;
-    std::uint32_t count = 0;
+    std::uint32_t count = 0, identLen = 0;
     std::memcpy(&count, buf.data() + 8, 4);
-    if (std::memcmp(buf.data(), kMagic, 8) != 0 || count != (size - kHeader) / sizeof(sock_filter))
+    std::memcpy(&identLen, buf.data() + 12, 4);
+    if (std::memcmp(buf.data(), kMagic, 8) != 0 || identLen > kMaxIdentity || count == 0 ||
+        size != kHeader + identLen + std::size_t{count} * sizeof(sock_filter))
         return std::nullopt;
     if (checkField(buf.data() + kHeader, size - kHeader) != buf.substr(16, 32)) return std::nullopt;
+    // Compiled by the libseccomp file that is still there? (one stat; see above)
+    const std::string identity = buf.substr(kHeader, identLen);
+    const std::string libraryPath = identity.substr(0, identity.find('\n'));
+    if (identity.empty() || libraryIdentity(libraryPath) != identity) return std::nullopt;
     std::vector<sock_filter> out(count);
-    std::memcpy(out.data(), buf.data() + kHeader, size - kHeader);
+    std::memcpy(out.data(), buf.data() + kHeader + identLen, std::size_t{count} * sizeof(sock_filter));
     return out;
 }
 
-}  // namespace
+}  // namespace seccomp_cache
+
 
 std::uint64_t seccompRelevantCaps(std::uint64_t caps) noexcept {
     std::uint64_t relevant = 0;
@@ -282,23 +320,24 @@ std::uint64_t seccompRelevantCaps(std::uint64_t caps) noexcept {
 
 SeccompProgram SeccompProgram::compile(std::uint64_t caps) {
     caps = seccompRelevantCaps(caps);
-    Filter f;
+    const SeccompApi& api = seccompApi();   // loads libseccomp (once per process)
+    Filter f(api);
     scmp_filter_ctx ctx = f.get();
     // docker's archMap for amd64: the native ABI plus the 32-bit (i386) and x32 ABIs, so a
     // 32-bit binary can't use `int 0x80` to reach syscalls the native rules deny.
     for (auto arch : {SCMP_ARCH_X86, SCMP_ARCH_X32}) {
-        int rc = seccomp_arch_add(ctx, arch);
+        int rc = api.arch_add(ctx, arch);
         if (rc != -EEXIST) check(rc, "add arch");
     }
 
     // A binary tree of syscall numbers rather than a linear list: every syscall the
     // container makes walks O(log n) comparisons instead of up to ~350.
-    check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2), "optimize attribute");
+    check(api.attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2), "optimize attribute");
 
     std::set<std::string> allowed;  // names with an unconditional allow rule
     auto allow = [&](const char* name) {
         if (!allowed.insert(name).second) return;
-        if (auto nr = resolve(name)) addRule(ctx, SCMP_ACT_ALLOW, *nr, name);
+        if (auto nr = resolve(api, name)) addRule(api, ctx, SCMP_ACT_ALLOW, *nr, name);
     };
     for (const char* n : kAlways) allow(n);
     for (const auto& g : kCapGroups)
@@ -306,28 +345,28 @@ SeccompProgram SeccompProgram::compile(std::uint64_t caps) {
             for (const char* n : g.names) allow(n);
 
     // socket: anything but AF_VSOCK (a guest could reach its host's vsock services).
-    if (auto nr = resolve("socket"))
-        addRule(ctx, SCMP_ACT_ALLOW, *nr, "socket", {SCMP_A0(SCMP_CMP_NE, kAfVsock)});
+    if (auto nr = resolve(api, "socket"))
+        addRule(api, ctx, SCMP_ACT_ALLOW, *nr, "socket", {SCMP_A0(SCMP_CMP_NE, kAfVsock)});
     // personality: only the harmless personas (no READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE, ...).
-    if (auto nr = resolve("personality"))
+    if (auto nr = resolve(api, "personality"))
         for (auto p : kPersonalities)
-            addRule(ctx, SCMP_ACT_ALLOW, *nr, "personality", {SCMP_A0(SCMP_CMP_EQ, p)});
+            addRule(api, ctx, SCMP_ACT_ALLOW, *nr, "personality", {SCMP_A0(SCMP_CMP_EQ, p)});
     if (!(caps & bit(CAP_SYS_ADMIN))) {
         // clone: threads and fork yes, new namespaces no.
-        if (auto nr = resolve("clone"))
-            addRule(ctx, SCMP_ACT_ALLOW, *nr, "clone",
+        if (auto nr = resolve(api, "clone"))
+            addRule(api, ctx, SCMP_ACT_ALLOW, *nr, "clone",
                     {SCMP_A0(SCMP_CMP_MASKED_EQ, kNamespaceFlags, 0)});
         // clone3 passes its flags in memory that BPF can't read: ENOSYS makes libc fall back
         // to clone, which the rule above checks.
-        if (auto nr = resolve("clone3")) addRule(ctx, SCMP_ACT_ERRNO(ENOSYS), *nr, "clone3");
+        if (auto nr = resolve(api, "clone3")) addRule(api, ctx, SCMP_ACT_ERRNO(ENOSYS), *nr, "clone3");
     }
 
     // The highest syscall number the profile names, per ABI, for the ENOSYS stub.
     std::uint32_t max64 = 0, maxX32 = 0, max386 = 0;
     auto consider = [&](const char* name) {
-        int a = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
-        int b = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X32, name);
-        int c = seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86, name);
+        int a = api.syscall_resolve_name_arch(SCMP_ARCH_X86_64, name);
+        int b = api.syscall_resolve_name_arch(SCMP_ARCH_X32, name);
+        int c = api.syscall_resolve_name_arch(SCMP_ARCH_X86, name);
         if (a >= 0) max64 = std::max<std::uint32_t>(max64, static_cast<std::uint32_t>(a));
         if (b >= 0) maxX32 = std::max<std::uint32_t>(maxX32, static_cast<std::uint32_t>(b));
         if (c >= 0) max386 = std::max<std::uint32_t>(max386, static_cast<std::uint32_t>(c));
@@ -340,36 +379,47 @@ SeccompProgram SeccompProgram::compile(std::uint64_t caps) {
 
     SeccompProgram p;
     p.insns_ = enosysStub(max64, maxX32, max386);
-    auto body = exportBpf(ctx);
+    auto body = exportBpf(api, ctx);
     p.insns_.insert(p.insns_.end(), body.begin(), body.end());
     if (p.insns_.size() > BPF_MAXINSNS) throw Error("seccomp: program too long");
     return p;
 }
 
 std::string SeccompProgram::cacheFileName(std::uint64_t caps) {
-    const scmp_version* v = seccomp_version();
-    char key[160];
-    std::snprintf(key, sizeof key, "%s|caps=%016llx|x86_64+x86+x32|libseccomp=%u.%u.%u",
-                  kProfileVersion, static_cast<unsigned long long>(seccompRelevantCaps(caps)),
-                  v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0);
+    // No libseccomp version here (asking it would load the library at every run): the file
+    // records which libseccomp compiled it (see the cache file's identity above). The search
+    // path a different libseccomp could come from is part of the key.
+    const char* ldPath = std::getenv("LD_LIBRARY_PATH");
+    std::string key = std::string(kProfileVersion) + "|caps=";
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(seccompRelevantCaps(caps)));
+    key += hex;
+    key += "|x86_64+x86+x32|LD_LIBRARY_PATH=";
+    if (ldPath) key += ldPath;
     char name[48];
-    std::snprintf(name, sizeof name, "seccomp-%016llx.bpf", static_cast<unsigned long long>(fnv1a(key, std::strlen(key))));
+    std::snprintf(name, sizeof name, "seccomp-%016llx.bpf",
+                  static_cast<unsigned long long>(fnv1a(key.data(), key.size())));
     return name;
 }
 
 SeccompProgram SeccompProgram::loadOrCompile(const std::string& cacheDir, std::uint64_t caps) {
     const std::string path = fs::join(cacheDir, cacheFileName(caps));
-    if (auto insns = readCache(path)) {
+    if (auto insns = seccomp_cache::decode(path)) {
         SeccompProgram p;
         p.insns_ = std::move(*insns);
         p.fromCache_ = true;
         return p;
     }
     SeccompProgram p = compile(caps);
+    const std::string identity = seccomp_cache::libraryIdentity(seccompApi().path);
+    if (identity.empty()) {
+        log::debug("not caching the seccomp filter: cannot tell which libseccomp file compiled it");
+        return p;
+    }
     try {
         fs::makeDirs(cacheDir, 0700);
         // Not durable: a cache file lost or torn by a crash fails the checksum and is rebuilt.
-        fs::writeFileAtomic(path, serialize(p.insns_), false, 0600);
+        fs::writeFileAtomic(path, seccomp_cache::encode(p.insns_, identity), false, 0600);
     } catch (const Error& e) {
         log::warn(std::string("could not cache the seccomp filter: ") + e.what());
     }

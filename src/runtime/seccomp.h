@@ -7,12 +7,15 @@
 // Native x86_64 plus the x86 (i386) and x32 ABIs, as docker's archMap does for amd64.
 //
 // Compiling with libseccomp costs milliseconds; the BPF is cached per (profile version,
-// relevant caps, arch, libseccomp version) under a cache dir and loaded in microseconds.
+// relevant caps, arch) under a cache dir, records which libseccomp file compiled it (reused
+// only while that file is unchanged) and is loaded in microseconds, without loading
+// libseccomp (seccomp_api.h: it is dlopen'ed only to compile).
 #pragma once
 
 #include <linux/filter.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +49,18 @@ private:
     std::vector<sock_filter> insns_;
     bool fromCache_ = false;
 };
+
+// The cache file's format (seccomp.cpp); exposed for tests.
+namespace seccomp_cache {
+// "<path>\n<dev:ino:size:mtime:ctime>" of the library file at `libraryPath` (symlinks
+// followed); empty when it cannot be stat'ed.
+std::string libraryIdentity(const std::string& libraryPath);
+// The file's bytes for `insns` compiled by the library whose libraryIdentity() is `identity`.
+std::string encode(const std::vector<sock_filter>& insns, const std::string& identity);
+// The program in the file at `path`; nullopt when absent, malformed, corrupt, or compiled by a
+// library file that is no longer the one recorded.
+std::optional<std::vector<sock_filter>> decode(const std::string& path);
+}  // namespace seccomp_cache
 
 // Only the capabilities the profile looks at (the rest don't change the filter).
 std::uint64_t seccompRelevantCaps(std::uint64_t caps) noexcept;

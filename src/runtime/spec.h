@@ -56,6 +56,9 @@ struct ContainerSpec {
 
     bool terminal = false;            // -t: a pty from the container's devpts
     bool stdinOpen = false;           // -i: stdin relayed/passed, else /dev/null
+    // Non-empty: the output shown in the foreground is also appended to this json-file log
+    // (relayed through pipes, or the pty). Set per launch, not saved with the spec.
+    std::string logPath;
 
     std::vector<MountSpec> mounts;
     NetworkMode network = NetworkMode::None;

@@ -13,7 +13,9 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "runtime/container.h"
+#include "runtime/monitor.h"
 #include "runtime/terminal.h"
 
 namespace mydock::runtime::detail {
@@ -72,7 +74,7 @@ long long monotonicMs() {
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-StdioPlumbing plumbStdio(bool stdinOpen) {
+StdioPlumbing plumbStdio(bool stdinOpen, bool pipeOutputs) {
     StdioPlumbing io;
     if (!stdinOpen) {
         io.devnull.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -85,10 +87,12 @@ StdioPlumbing plumbStdio(bool stdinOpen) {
         io.pumps.push_back(Pump{0, p.w.get(), std::move(p.w), false});
     }
     for (int fd : {1, 2}) {
-        if (!::isatty(fd)) continue;
+        if (!pipeOutputs && !::isatty(fd)) continue;
         Pipe p;
         io.childFds[fd] = p.w.get();
-        io.pumps.push_back(Pump{p.r.get(), fd, UniqueFd(), true});
+        Pump pump{p.r.get(), fd, UniqueFd(), true};
+        pump.logStream = fd - 1;
+        io.pumps.push_back(std::move(pump));
         io.pumpSources.push_back(std::move(p.r));
         io.childEnds.push_back(std::move(p.w));
     }
@@ -183,7 +187,27 @@ bool writeAll(int fd, const char* p, std::size_t n) {
 
 }  // namespace
 
-void relayUntilExit(ChildProcess& child, int signalFd, std::vector<Pump>& pumps, int master, bool stdinOpen) {
+void relayUntilExit(ChildProcess& child, int signalFd, std::vector<Pump>& pumps, int master, bool stdinOpen,
+                    const std::string& logPath) {
+    // The log: a thread appends what we write into these pipes (stdout, stderr). Declared in
+    // this order so that the pipes close first on every way out, then the thread is joined.
+    // Started at the first output: a silent container (`run --rm IMG true`) costs no thread.
+    LogWriter logger;
+    UniqueFd logFds[2];
+    bool logWanted = !logPath.empty();
+    auto logFd = [&](int stream) {
+        if (logWanted) {
+            logWanted = false;
+            try {
+                logger.start(logPath, logFds[0], logFds[1], LogWriter::Mode::Thread);
+            } catch (const std::exception& e) {
+                // Not worth the container's life: it runs on, unlogged.
+                log::warn(std::string("the container's output is not logged: ") + e.what());
+            }
+        }
+        return logFds[stream].get();
+    };
+
     std::optional<RawTerminal> raw;   // restored on every way out of here
     if (master >= 0) {
         if (stdinOpen) {
@@ -191,7 +215,10 @@ void relayUntilExit(ChildProcess& child, int signalFd, std::vector<Pump>& pumps,
             pumps.push_back(Pump{0, master, UniqueFd(), false});
         }
         copyWindowSize(::isatty(0) ? 0 : 1, master);
-        pumps.push_back(Pump{master, 1, UniqueFd(), true});
+        // docker logs a pty's output as stdout.
+        Pump out{master, 1, UniqueFd(), true};
+        out.logStream = 0;
+        pumps.push_back(std::move(out));
     }
 
     long long deadline = -1;   // set once the child is reaped: how long to drain its output
@@ -257,10 +284,22 @@ void relayUntilExit(ChildProcess& child, int signalFd, std::vector<Pump>& pumps,
                 if (master >= 0 && p.from == 0 && (readErr == EIO || stdinIsTty)) hangup();
                 continue;
             }
-            if (!writeAll(p.to, buf.data(), static_cast<std::size_t>(got))) {
-                p.done = true;
-                p.ownedTo.reset();
+            const auto len = static_cast<std::size_t>(got);
+            if (p.output && p.logStream >= 0 && logFd(p.logStream) >= 0 &&
+                !writeAll(logFds[p.logStream].get(), buf.data(), len))
+                logFds[p.logStream].reset();   // the logger is gone: nothing more to log
+            if (p.to < 0) continue;            // its destination failed earlier: logged or dropped
+            if (!writeAll(p.to, buf.data(), len)) {
                 if (master >= 0 && p.to == 1 && errno == EIO) hangup();
+                if (p.output) {
+                    // Our stdout or stderr is closed (EPIPE; SIGPIPE is ignored here): docker
+                    // keeps the container running and logging. Reading on keeps it from
+                    // blocking on a full pipe, so it ends with its own exit code.
+                    p.to = -1;
+                    continue;
+                }
+                p.done = true;   // the child's stdin is closed (or its pty is gone)
+                p.ownedTo.reset();
             }
         }
         if (deadline < 0 && child.reap(false)) deadline = monotonicMs() + 2000;

@@ -1,6 +1,7 @@
 // The foreground side of a process mydock started in a container (run's PID 1, exec's
 // process): signals blocked and read through a signalfd, the child reaped once, and the relay
-// of its stdio (a pty, or pipes where the caller's fds are terminals) until it ends.
+// of its stdio (a pty, or pipes where the caller's fds are terminals or where the output is
+// also logged) until it ends.
 #pragma once
 
 #include <signal.h>
@@ -63,12 +64,14 @@ struct Pump {
     int to;
     UniqueFd ownedTo;      // closed at EOF of `from` (the container's stdin pipe)
     bool output;           // container -> caller: must be drained before we return
+    int logStream = -1;    // output only: 0 stdout, 1 stderr (what relayUntilExit logs it as)
     bool done = false;
 };
 
 // The container process's stdio when it has no pty: the caller's fds pass straight through,
 // except terminals (a host tty fd inside a container could inject input: TIOCSTI), which are
-// relayed through pipes; stdin is /dev/null unless `stdinOpen`.
+// relayed through pipes, as are stdout and stderr when `pipeOutputs` (to be logged too);
+// stdin is /dev/null unless `stdinOpen`.
 struct StdioPlumbing {
     int childFds[3] = {-1, -1, -1};   // to dup2 onto 0, 1, 2 in the child (-1: keep ours)
     std::vector<Pump> pumps;
@@ -81,7 +84,7 @@ struct StdioPlumbing {
         devnull.reset();
     }
 };
-StdioPlumbing plumbStdio(bool stdinOpen);
+StdioPlumbing plumbStdio(bool stdinOpen, bool pipeOutputs = false);
 
 long long monotonicMs();
 
@@ -120,6 +123,11 @@ struct ChildChannels {
 // `stdinOpen`, our stdin to it (in raw mode, restored on every way out), keeping the window
 // size; forwards the signals read from `signalFd` to the child. A terminal that hangs up ends
 // the session (SIGHUP, then SIGKILL a second later).
-void relayUntilExit(ChildProcess& child, int signalFd, std::vector<Pump>& pumps, int master, bool stdinOpen);
+// With a `logPath`, the output pumps (by their logStream; the pty's output as "stdout") are
+// also appended to that json-file log, complete when this returns. An output whose
+// destination fails (our stdout closed: EPIPE) is still read: logged, or else dropped, so
+// that the child never blocks on a full pipe and ends with its own exit code.
+void relayUntilExit(ChildProcess& child, int signalFd, std::vector<Pump>& pumps, int master, bool stdinOpen,
+                    const std::string& logPath = {});
 
 }  // namespace mydock::runtime::detail
