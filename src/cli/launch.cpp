@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/lock.h"
@@ -29,12 +30,6 @@ namespace {
 using namespace runtime;
 
 constexpr const char* kUserStoppedFile = "stopped-by-user";
-
-long long monotonicMs() {
-    struct timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 void sleepMs(long long ms) {
     struct timespec ts {static_cast<time_t>(ms / 1000), (ms % 1000) * 1000000L};

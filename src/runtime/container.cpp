@@ -15,7 +15,6 @@
 #include <cstring>
 #include <iterator>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "common/error.h"

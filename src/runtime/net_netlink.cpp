@@ -15,16 +15,11 @@
 #include <cstring>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/error.h"
 
 namespace mydock::runtime::net {
 namespace {
-
-long long monotonicMs() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 // Builds one netlink message: header, a fixed family struct, then (nested) attributes.
 class Msg {

@@ -68,12 +68,6 @@ bool ChildProcess::reap(bool block) {
     }
 }
 
-long long monotonicMs() {
-    struct timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 StdioPlumbing plumbStdio(bool stdinOpen, bool pipeOutputs) {
     StdioPlumbing io;
     if (!stdinOpen) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/unique_fd.h"
 #include "runtime/child-internal.h"
 
@@ -86,7 +87,6 @@ struct StdioPlumbing {
 };
 StdioPlumbing plumbStdio(bool stdinOpen, bool pipeOutputs = false);
 
-long long monotonicMs();
 
 // What connects mydock to a child it starts in a container (run's clone child, exec's child):
 // the go byte it waits for (sync), the report pipe (a ChildReport on failure, EOF once the
